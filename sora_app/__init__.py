@@ -1,0 +1,100 @@
+"""sora_app: turns a topic into a finished, narrated video.
+
+`create_app` runs named steps: config -> logging -> extensions -> blueprints -> errors ->
+cli -> storage. It starts no job workers: the server entry point (wsgi.py) does, so CLI
+commands and tests decide for themselves.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from .config import load_settings
+from .errors import register_error_handlers
+from .extensions import cors, db
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=False)
+    _configure(app, test_config)
+    _configure_logging(app)
+    _init_extensions(app)
+    _register_blueprints(app)
+    register_error_handlers(app)
+    _register_cli(app)
+    _init_storage(app)
+    return app
+
+
+def _configure(app: Flask, test_config: dict[str, Any] | None) -> None:
+    app.config.update(load_settings().as_flask_config())
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True}
+    if test_config:
+        app.config.update(test_config)
+    for key in ("INSTANCE_DIR", "VIDEOS_DIR", "UPLOADS_DIR", "WORK_DIR"):
+        app.config[key] = Path(app.config[key]).resolve()
+    app.instance_path = str(app.config["INSTANCE_DIR"])
+    app.json.sort_keys = False
+
+
+def _configure_logging(app: Flask) -> None:
+    if not logging.getLogger().handlers:
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+        )
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    """WAL lets readers and one writer work at once; busy_timeout makes writers queue."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=15000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+
+def _init_extensions(app: Flask) -> None:
+    db.init_app(app)
+    origins = list(app.config["CORS_ORIGINS"])
+    cors.init_app(
+        app,
+        resources={r"/api/*": {"origins": origins}, r"/health": {"origins": origins}},
+        allow_headers=["Content-Type", "Authorization", "Range", "If-Range"],
+        expose_headers=["Content-Range", "Accept-Ranges", "Content-Length", "Retry-After"],
+        methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+    )
+
+
+def _register_blueprints(app: Flask) -> None:
+    from .api import catalog, generate, health, media
+
+    for module in (generate, media, health, catalog):
+        app.register_blueprint(module.bp)
+
+
+def _register_cli(app: Flask) -> None:
+    from .cli import register_commands
+
+    register_commands(app)
+
+
+def _init_storage(app: Flask) -> None:
+    """Create folders and tables; a file lock keeps parallel workers from racing on it."""
+    for key in ("INSTANCE_DIR", "VIDEOS_DIR", "UPLOADS_DIR", "WORK_DIR"):
+        Path(app.config[key]).mkdir(parents=True, exist_ok=True)
+    lock_path = Path(app.config["INSTANCE_DIR"]) / ".init.lock"
+    with lock_path.open("w") as lock, app.app_context():
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        from . import models  # noqa: F401  (registers the tables)
+
+        db.create_all()

@@ -1,0 +1,32 @@
+"""Lists what a request may choose (voices, styles, genres), so clients need not hard-code it."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+from ..jobs.spec import DURATION_MINUTES, IMAGE_MODES
+from ..pipeline.images import ASPECTS, IMAGE_STYLES
+from ..pipeline.script import HOOK_INTENSITIES, PACINGS, STORY_TYPES
+from ..pipeline.voices import DEFAULT_VOICE_ID, list_voices, voice_to_dict
+
+bp = Blueprint("catalog", __name__, url_prefix="/api")
+
+
+@bp.get("/voices")
+def list_voices_view():
+    return {"voices": [voice_to_dict(v) for v in list_voices()], "default": DEFAULT_VOICE_ID}
+
+
+@bp.get("/options")
+def list_options():
+    return {
+        "story_type": list(STORY_TYPES),
+        "image_style": list(IMAGE_STYLES),
+        "image_mode": list(IMAGE_MODES),
+        "hook_intensity": list(HOOK_INTENSITIES),
+        "pacing": list(PACINGS),
+        "aspect_ratio": list(ASPECTS),
+        "voice_id": [v.id for v in list_voices()],
+        "duration_minutes": {"min": DURATION_MINUTES[0], "max": DURATION_MINUTES[1]},
+        "num_scenes": {"min": 1, "max": 50},
+    }

@@ -1,0 +1,29 @@
+"""Serves finished videos and thumbnails with HTTP Range, HEAD and conditional requests."""
+
+from __future__ import annotations
+
+import re
+
+from flask import Blueprint, current_app, send_from_directory
+
+from ..errors import APIError
+
+bp = Blueprint("media", __name__, url_prefix="/api")
+
+SERVABLE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,120}\.(mp4|jpg)$")
+"""Only names the pipeline produces; no dot-files (temp output), no separators."""
+
+MIMETYPES = {"mp4": "video/mp4", "jpg": "image/jpeg"}
+
+
+@bp.get("/video/<filename>")
+def get_video(filename: str):
+    match = SERVABLE.match(filename)
+    if match is None:
+        raise APIError(404, "VIDEO_NOT_FOUND", "No such video.", field="filename")
+    videos_dir = current_app.config["VIDEOS_DIR"]
+    if not (videos_dir / filename).is_file():
+        raise APIError(404, "VIDEO_NOT_FOUND", f"No video named {filename!r}.", field="filename")
+    return send_from_directory(
+        videos_dir, filename, mimetype=MIMETYPES[match.group(1)], conditional=True, max_age=3600
+    )

@@ -1,0 +1,55 @@
+"""Turns request bodies into validated specs, and pydantic errors into the project's shape."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from flask import request
+from pydantic import BaseModel, ValidationError
+
+from ..errors import APIError
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def json_body() -> dict[str, Any]:
+    """The request's JSON object; curl users who forget the Content-Type are still understood."""
+    body = request.get_json(force=True, silent=True)
+    if not isinstance(body, dict):
+        raise APIError(400, "INVALID_JSON", "The request body must be a JSON object.")
+    return body
+
+
+def _field_name(loc: tuple[Any, ...]) -> str:
+    name = ""
+    for part in loc:
+        if isinstance(part, int):
+            name += f"[{part}]"
+        else:
+            name += f".{part}" if name else str(part)
+    return name
+
+
+def _human(error: dict[str, Any]) -> str:
+    if error["type"] == "missing":
+        return "is required"
+    message = str(error["msg"])
+    return message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+
+
+def validation_error(exc: ValidationError) -> APIError:
+    errors = [
+        {"field": _field_name(e["loc"]), "message": _human(e), "type": e["type"]}
+        for e in exc.errors(include_url=False, include_context=False, include_input=False)
+    ]
+    first = errors[0]
+    field = first["field"] or None
+    message = f"{field}: {first['message']}" if field else first["message"]
+    return APIError(400, "VALIDATION_ERROR", message, field=field, details={"errors": errors})
+
+
+def parse(model: type[M], body: dict[str, Any]) -> M:
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        raise validation_error(exc) from None

@@ -1,0 +1,126 @@
+"""Typed settings: the only module that reads os.environ, so every knob is listed here."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+"""The checkout: instance/ and videos/ live beside the package by default."""
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or malformed; raised at start-up, never mid-request."""
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(name, default).strip()
+
+
+def _env_int(name: str, default: int, minimum: int = 0) -> int:
+    raw = _env(name, str(default))
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _env_float(name: str, default: float, minimum: float = 0.0) -> float:
+    raw = _env(name, str(default))
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    raw = _env(name, "1" if default else "0").lower()
+    if raw in {"1", "true", "yes", "on"}:
+        return True
+    if raw in {"0", "false", "no", "off", ""}:
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting with its default; `.env.example` documents the same names."""
+
+    ENV: str
+    SECRET_KEY: str
+    SQLALCHEMY_DATABASE_URI: str
+    INSTANCE_DIR: Path
+    VIDEOS_DIR: Path
+    UPLOADS_DIR: Path
+    WORK_DIR: Path
+    CORS_ORIGINS: tuple[str, ...]
+    JOB_WORKERS: int
+    JOB_QUEUE_LIMIT: int
+    JOB_LEASE_SECONDS: float
+    JOB_HEARTBEAT_SECONDS: float
+    JOB_SCAN_SECONDS: float
+    JOB_MAX_ATTEMPTS: int
+    MAX_CONTENT_LENGTH: int
+    HEALTH_MIN_FREE_MB: int
+
+    def as_flask_config(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def load_settings() -> Settings:
+    """Read the environment once; production refuses to start without a real secret."""
+    env = _env("SORA_ENV", "development").lower()
+    instance = Path(_env("SORA_INSTANCE_DIR", str(ROOT / "instance"))).resolve()
+    secret = _env("SORA_SECRET_KEY", "")
+    if not secret:
+        if env == "production":
+            raise ConfigError("SORA_SECRET_KEY must be set when SORA_ENV=production")
+        secret = "dev-only-not-secret"
+    default_db = f"sqlite:///{instance / 'sora_app.sqlite'}"
+    origins = tuple(o.strip() for o in _env("SORA_CORS_ORIGINS", "*").split(",") if o.strip())
+    return Settings(
+        ENV=env,
+        SECRET_KEY=secret,
+        SQLALCHEMY_DATABASE_URI=_env("SORA_DATABASE_URL", default_db),
+        INSTANCE_DIR=instance,
+        VIDEOS_DIR=Path(_env("SORA_VIDEOS_DIR", str(ROOT / "videos"))).resolve(),
+        UPLOADS_DIR=Path(_env("SORA_UPLOADS_DIR", str(instance / "uploads"))).resolve(),
+        WORK_DIR=Path(_env("SORA_WORK_DIR", str(instance / "work"))).resolve(),
+        CORS_ORIGINS=origins or ("*",),
+        JOB_WORKERS=_env_int("SORA_JOB_WORKERS", 1, minimum=1),
+        JOB_QUEUE_LIMIT=_env_int("SORA_JOB_QUEUE_LIMIT", 20, minimum=1),
+        JOB_LEASE_SECONDS=_env_float("SORA_JOB_LEASE_SECONDS", 30.0, minimum=1.0),
+        JOB_HEARTBEAT_SECONDS=_env_float("SORA_JOB_HEARTBEAT_SECONDS", 5.0, minimum=0.1),
+        JOB_SCAN_SECONDS=_env_float("SORA_JOB_SCAN_SECONDS", 2.0, minimum=0.05),
+        JOB_MAX_ATTEMPTS=_env_int("SORA_JOB_MAX_ATTEMPTS", 3, minimum=1),
+        MAX_CONTENT_LENGTH=_env_int("SORA_MAX_REQUEST_BYTES", 1_000_000, minimum=1024),
+        HEALTH_MIN_FREE_MB=_env_int("SORA_HEALTH_MIN_FREE_MB", 500),
+    )
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """How gunicorn serves the app (read by sora_app.gunicorn_conf and sora_app.serve)."""
+
+    host: str
+    port: int
+    workers: int
+    threads: int
+    timeout: int
+
+
+def load_server_settings() -> ServerSettings:
+    return ServerSettings(
+        host=_env("SORA_HOST", "127.0.0.1"),
+        port=_env_int("SORA_PORT", 5000, minimum=1),
+        workers=_env_int("SORA_WEB_WORKERS", 2, minimum=1),
+        threads=_env_int("SORA_WEB_THREADS", 8, minimum=1),
+        timeout=_env_int("SORA_WEB_TIMEOUT", 120, minimum=1),
+    )

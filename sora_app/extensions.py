@@ -1,0 +1,13 @@
+"""Bare extension instances, bound to the app in create_app (no import cycles)."""
+
+from flask_cors import CORS
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy.orm import DeclarativeBase
+
+
+class Base(DeclarativeBase):
+    """Declarative base shared by every model."""
+
+
+db = SQLAlchemy(model_class=Base)
+cors = CORS()

@@ -1,0 +1,161 @@
+"""The validated job request: one pydantic model shared by the API and the runner."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path, PurePosixPath
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from ..pipeline.images import ASPECTS, IMAGE_STYLES
+from ..pipeline.script import HOOK_INTENSITIES, PACINGS, STORY_TYPES
+from ..pipeline.types import Character, CompileOptions, ImageSpec, StoryRequest
+from ..pipeline.voices import DEFAULT_VOICE_ID, VOICES
+
+IMAGE_MODES: tuple[str, ...] = ("ai_only", "stock_only", "manual_only", "mixed")
+UPLOAD_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp"})
+MIN_SECONDS_PER_SCENE = 2.0
+"""Shorter scenes cannot hold a spoken sentence and a crossfade."""
+DURATION_MINUTES = (0.1, 10.0)
+"""Documented range of `duration` (minutes) on contract 1."""
+
+
+def _choice(allowed: tuple[str, ...] | list[str], *, normalise: bool = True):
+    """A validator that accepts one of `allowed` and names them all when it doesn't."""
+
+    def check(value: str) -> str:
+        key = value.strip().lower().replace("-", "_").replace(" ", "_") if normalise else value
+        if key not in allowed:
+            raise ValueError(f"must be one of: {', '.join(allowed)}")
+        return key
+
+    return AfterValidator(check)
+
+
+Keyword = Annotated[str, Field(min_length=1, max_length=40)]
+UploadName = Annotated[str, Field(min_length=1, max_length=255)]
+
+
+class CharacterSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, str_strip_whitespace=True)
+
+    name: str = Field(min_length=1, max_length=40)
+    description: str = Field(default="", max_length=300)
+
+
+class JobSpec(BaseModel):
+    """Contract 1's request body; unknown keys are ignored, known ones are strict."""
+
+    model_config = ConfigDict(extra="ignore", strict=True, str_strip_whitespace=True)
+
+    topic: str = Field(min_length=1, max_length=200)
+    story_type: Annotated[str, _choice(STORY_TYPES)] = "mystery"
+    image_style: Annotated[str, _choice(IMAGE_STYLES)] = "cinematic"
+    image_mode: Annotated[str, _choice(IMAGE_MODES)] = "ai_only"
+    voice_id: Annotated[str, _choice(list(VOICES), normalise=False)] = DEFAULT_VOICE_ID
+    duration: float = Field(default=1.0, ge=DURATION_MINUTES[0], le=DURATION_MINUTES[1])
+    hook_intensity: Annotated[str, _choice(HOOK_INTENSITIES)] = "medium"
+    pacing: Annotated[str, _choice(PACINGS)] = "moderate"
+    num_scenes: int = Field(default=5, ge=1, le=50)
+    characters: list[CharacterSpec] = Field(default_factory=list, max_length=10)
+    manual_image_paths: list[UploadName] = Field(
+        default_factory=list, max_length=50, validate_default=True
+    )
+    stock_keywords: list[Keyword] = Field(default_factory=list, max_length=20)
+    aspect_ratio: Annotated[str, _choice(list(ASPECTS), normalise=False)] = "9:16"
+    music: bool = True
+    subtitles: bool = True
+    seed: int | None = Field(default=None, ge=0, le=2**31 - 1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_nulls(cls, data: Any) -> Any:
+        """Clients send null for 'not set'; treat it as the default (topic stays required)."""
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if v is not None or k == "topic"}
+        return data
+
+    @field_validator("num_scenes")
+    @classmethod
+    def _scenes_fit_duration(cls, value: int, info: ValidationInfo) -> int:
+        duration = info.data.get("duration")
+        if duration is None:
+            return value
+        most = max(int(duration * 60 // MIN_SECONDS_PER_SCENE), 1)
+        if value > most:
+            raise ValueError(
+                f"{value} scenes do not fit in {duration:g} minutes; use at most {most} "
+                "or a longer duration"
+            )
+        return value
+
+    @field_validator("manual_image_paths")
+    @classmethod
+    def _manual_mode_has_images(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        if info.data.get("image_mode") == "manual_only" and not value:
+            raise ValueError("image_mode manual_only needs at least one uploaded image")
+        return value
+
+    def with_seed(self) -> JobSpec:
+        """Fix the seed at submission so a resumed job renders the same story."""
+        if self.seed is not None:
+            return self
+        return self.model_copy(update={"seed": random.SystemRandom().randrange(2**31)})
+
+    def story_request(self) -> StoryRequest:
+        return StoryRequest(
+            topic=self.topic,
+            story_type=self.story_type,
+            hook_intensity=self.hook_intensity,
+            pacing=self.pacing,
+            duration_minutes=self.duration,
+            num_scenes=self.num_scenes,
+            characters=tuple(Character(c.name, c.description) for c in self.characters),
+            seed=self.seed or 0,
+        )
+
+    def image_spec(self) -> ImageSpec:
+        width, height = ASPECTS[self.aspect_ratio]
+        return ImageSpec(style=self.image_style, width=width, height=height, seed=self.seed or 0)
+
+    def compile_options(self) -> CompileOptions:
+        width, height = ASPECTS[self.aspect_ratio]
+        return CompileOptions(
+            width=width,
+            height=height,
+            pacing=self.pacing,
+            music=self.music,
+            subtitles=self.subtitles,
+            seed=self.seed or 0,
+        )
+
+
+def resolve_upload(name: str, uploads_dir: Path) -> Path:
+    """Map a client-given upload name to a file inside uploads_dir, or raise ValueError.
+
+    Only relative names are accepted; after resolving symlinks the file must still be inside
+    the uploads folder, so no input can make the server read an arbitrary file.
+    """
+    if "\x00" in name or "\\" in name:
+        raise ValueError("must be a plain file name inside the uploads folder")
+    relative = PurePosixPath(name.removeprefix("/uploads/").removeprefix("uploads/"))
+    if relative.is_absolute() or ".." in relative.parts or not relative.parts:
+        raise ValueError("must be a file name inside the uploads folder, not a path")
+    if relative.suffix.lower() not in UPLOAD_SUFFIXES:
+        raise ValueError(f"must be an image ({', '.join(sorted(UPLOAD_SUFFIXES))})")
+    root = uploads_dir.resolve()
+    candidate = (root / relative).resolve()
+    if not candidate.is_relative_to(root):
+        raise ValueError("must be a file name inside the uploads folder, not a path")
+    if not candidate.is_file():
+        raise ValueError(f"no uploaded file named {relative.as_posix()!r}")
+    return candidate

@@ -1,0 +1,143 @@
+"""The four stages as the runner sees them: load or produce each stage's files in the work dir."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from ..pipeline.compile import compile_video
+from ..pipeline.images import make_images
+from ..pipeline.narration import narrate
+from ..pipeline.script import write_script
+from ..pipeline.types import CancelCheck, Narration, ProgressFn, Script, StageError
+from .spec import JobSpec, resolve_upload
+
+log = logging.getLogger(__name__)
+
+SCRIPT_FILE = "script.json"
+NARRATION_FILE = "narration.json"
+TIMINGS_FILE = "timings.json"
+
+
+@dataclass
+class StageContext:
+    """What every stage needs: the request, the job's folders and the reporting hooks."""
+
+    job_id: str
+    spec: JobSpec
+    work_dir: Path
+    videos_dir: Path
+    uploads_dir: Path
+    created_at: datetime
+    log: Callable[[str], None]
+    should_cancel: CancelCheck
+
+    @property
+    def video_name(self) -> str:
+        stamp = self.created_at.strftime("%Y%m%d_%H%M%S")
+        return f"video_{stamp}_{self.job_id[:8]}.mp4"
+
+    @property
+    def partial_video(self) -> Path:
+        """Temp name inside videos/ (same filesystem, so the final rename is atomic)."""
+        return self.videos_dir / f".{self.job_id}.part.mp4"
+
+    def script(self) -> Script:
+        return Script.load(self.work_dir / SCRIPT_FILE)
+
+    @contextmanager
+    def timed(self, stage: str) -> Iterator[None]:
+        """Record each stage's wall time in timings.json, for operators and the benchmark."""
+        path = self.work_dir / TIMINGS_FILE
+        started = time.perf_counter()
+        yield
+        timings = json.loads(path.read_text()) if path.exists() else {}
+        timings[stage] = round(time.perf_counter() - started, 3)
+        path.write_text(json.dumps(timings))
+
+    def remove_partial_output(self) -> None:
+        for path in (self.partial_video, self.partial_video.with_suffix(".jpg")):
+            path.unlink(missing_ok=True)
+
+    def publish_output(self) -> tuple[Path, Path | None, float]:
+        final = self.videos_dir / self.video_name
+        thumb_tmp = self.partial_video.with_suffix(".jpg")
+        thumbnail: Path | None = None
+        if thumb_tmp.exists():
+            thumbnail = final.with_suffix(".jpg")
+            os.replace(thumb_tmp, thumbnail)
+        os.replace(self.partial_video, final)
+        duration = Narration.load(self.work_dir / NARRATION_FILE).duration
+        return final, thumbnail, duration
+
+
+def run_script(ctx: StageContext, progress: ProgressFn) -> None:
+    progress(0.1, "Writing the script")
+    script = write_script(ctx.spec.story_request())
+    script.save(ctx.work_dir / SCRIPT_FILE)
+    words = sum(len(scene.narration.split()) for scene in script.scenes)
+    ctx.log(f"Script: {len(script.scenes)} scenes, {words} words ({ctx.spec.story_type})")
+    progress(1.0, f"Script ready: {script.title}")
+
+
+def _manual_images(ctx: StageContext, scenes: int) -> list[Path]:
+    """Uploaded images for manual_only (cycled over all scenes) or mixed (first scenes)."""
+    spec = ctx.spec
+    if spec.image_mode not in ("manual_only", "mixed") or not spec.manual_image_paths:
+        return []
+    try:
+        files = [resolve_upload(name, ctx.uploads_dir) for name in spec.manual_image_paths]
+    except ValueError as exc:
+        raise StageError("BAD_IMAGE", f"An uploaded image is no longer usable: {exc}") from exc
+    if spec.image_mode == "manual_only":
+        return [files[i % len(files)] for i in range(scenes)]
+    return files[:scenes]
+
+
+def run_images(ctx: StageContext, progress: ProgressFn) -> None:
+    script = ctx.script()
+    manual = _manual_images(ctx, len(script.scenes))
+    if ctx.spec.image_mode in ("stock_only", "mixed"):
+        ctx.log("Images: no stock provider configured; using the offline renderer")
+    ctx.log(f"Images: {len(manual)} uploaded, {len(script.scenes) - len(manual)} rendered")
+    make_images(
+        script,
+        ctx.spec.image_spec(),
+        ctx.work_dir,
+        progress,
+        should_cancel=ctx.should_cancel,
+        manual_images=manual,
+    )
+
+
+def run_narration(ctx: StageContext, progress: ProgressFn) -> None:
+    narration = narrate(ctx.script(), ctx.spec.voice_id, ctx.work_dir, progress, ctx.should_cancel)
+    narration.save(ctx.work_dir / NARRATION_FILE)
+    ctx.log(f"Narration: {narration.duration:.1f} s, voice {ctx.spec.voice_id}")
+
+
+def run_compile(ctx: StageContext, progress: ProgressFn) -> None:
+    narration = Narration.load(ctx.work_dir / NARRATION_FILE)
+    images = [ctx.work_dir / f"scene_{i:03d}.jpg" for i in range(len(narration.scene_spans))]
+    options = ctx.spec.compile_options()
+    ctx.log(f"Compiling {options.width}x{options.height} at {options.fps} fps")
+    ctx.videos_dir.mkdir(parents=True, exist_ok=True)
+    info = compile_video(
+        images, narration, ctx.partial_video, options, progress, should_cancel=ctx.should_cancel
+    )
+    ctx.log(f"Video: {info.duration:.1f} s, {info.size_bytes / 1e6:.1f} MB")
+
+
+STAGE_FUNCTIONS: dict[str, Callable[[StageContext, ProgressFn], None]] = {
+    "script": run_script,
+    "images": run_images,
+    "narration": run_narration,
+    "compile": run_compile,
+}

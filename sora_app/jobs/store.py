@@ -1,0 +1,228 @@
+"""State transitions of the job table, each one short conditional UPDATE.
+
+Every write is a single statement in its own transaction, conditioned on the state it
+expects (and on the lease owner for running jobs). That makes claims atomic across threads
+and processes, on SQLite and PostgreSQL alike, and keeps no transaction open during media work.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+from sqlalchemy import func, select, update
+
+from ..extensions import db
+from ..models import Job, JobStatus, utcnow
+
+log = logging.getLogger(__name__)
+
+CLAIM_CANDIDATES = 5
+"""How many queued rows one claim attempt looks at before giving up for this round."""
+
+
+def _write(stmt) -> int:
+    """Run one UPDATE in a fresh transaction (no stale read snapshot) and commit it."""
+    db.session.rollback()
+    result = db.session.execute(stmt.execution_options(synchronize_session=False))
+    db.session.commit()
+    return result.rowcount
+
+
+def create_job(
+    request: dict[str, Any], *, engine: str = "local", owner_id: str | None = None
+) -> Job:
+    """Insert and commit before answering: a job that got a 2xx is never lost."""
+    job = Job(request_json=json.dumps(request), engine=engine, owner_id=owner_id)
+    db.session.add(job)
+    db.session.commit()
+    log.info("job created job=%s engine=%s", job.id, engine)
+    return job
+
+
+def get_job(job_id: str) -> Job | None:
+    db.session.rollback()
+    return db.session.get(Job, job_id)
+
+
+def latest_job(owner_id: str | None = None) -> Job | None:
+    db.session.rollback()
+    query = select(Job).order_by(Job.created_at.desc(), Job.id.desc()).limit(1)
+    if owner_id is not None:
+        query = query.where(Job.owner_id == owner_id)
+    return db.session.scalars(query).first()
+
+
+def count_by_status(status: JobStatus) -> int:
+    db.session.rollback()
+    query = select(func.count()).select_from(Job).where(Job.status == status.value)
+    return int(db.session.scalar(query) or 0)
+
+
+def queue_position(job: Job) -> int:
+    """1-based position among queued jobs (oldest first)."""
+    query = (
+        select(func.count())
+        .select_from(Job)
+        .where(Job.status == JobStatus.QUEUED.value, Job.created_at <= job.created_at)
+    )
+    return int(db.session.scalar(query) or 1)
+
+
+def claim_next(owner: str, lease_seconds: float) -> str | None:
+    """Atomically move one queued job to running under `owner`'s lease."""
+    db.session.rollback()
+    candidates = db.session.scalars(
+        select(Job.id)
+        .where(Job.status == JobStatus.QUEUED.value)
+        .order_by(Job.created_at, Job.id)
+        .limit(CLAIM_CANDIDATES)
+    ).all()
+    for job_id in candidates:
+        claimed = _write(
+            update(Job)
+            .where(Job.id == job_id, Job.status == JobStatus.QUEUED.value)
+            .values(
+                status=JobStatus.RUNNING.value,
+                lease_owner=owner,
+                lease_expires_at=time.time() + lease_seconds,
+                attempts=Job.attempts + 1,
+                started_at=func.coalesce(Job.started_at, utcnow()),
+            )
+        )
+        if claimed:
+            log.info("job claimed job=%s owner=%s", job_id, owner)
+            return job_id
+    return None
+
+
+def _owned(job_id: str, owner: str):
+    return (
+        Job.id == job_id,
+        Job.status == JobStatus.RUNNING.value,
+        Job.lease_owner == owner,
+    )
+
+
+def heartbeat(job_id: str, owner: str, lease_seconds: float) -> bool:
+    """Renew the lease; False means the job is no longer ours (lease lost or finished)."""
+    renewed = _write(
+        update(Job)
+        .where(*_owned(job_id, owner))
+        .values(lease_expires_at=time.time() + lease_seconds)
+    )
+    return renewed == 1
+
+
+def is_cancel_requested(job_id: str) -> bool:
+    db.session.rollback()
+    return bool(db.session.scalar(select(Job.cancel_requested).where(Job.id == job_id)))
+
+
+def report_progress(job_id: str, owner: str, progress: float, substatus: str, details: str) -> bool:
+    """Record progress; it never moves backwards, even if callers race."""
+    return (
+        _write(
+            update(Job)
+            .where(*_owned(job_id, owner), Job.progress <= progress)
+            .values(progress=progress, substatus=substatus[:200], details=details)
+        )
+        == 1
+    )
+
+
+def mark_stage_done(job_id: str, owner: str, stage: str) -> None:
+    _write(update(Job).where(*_owned(job_id, owner)).values(stage_done=stage))
+
+
+def complete(
+    job_id: str, owner: str, video_path: str, thumbnail_path: str | None, duration: float
+) -> bool:
+    done = _write(
+        update(Job)
+        .where(*_owned(job_id, owner))
+        .values(
+            status=JobStatus.COMPLETED.value,
+            progress=100.0,
+            substatus="Video ready for download",
+            video_path=video_path,
+            thumbnail_path=thumbnail_path,
+            video_duration=duration,
+            stage_done="compile",
+            lease_owner=None,
+            lease_expires_at=None,
+            finished_at=utcnow(),
+        )
+    )
+    return done == 1
+
+
+def fail(job_id: str, owner: str, code: str, message: str) -> None:
+    _write(
+        update(Job)
+        .where(*_owned(job_id, owner))
+        .values(
+            status=JobStatus.FAILED.value,
+            error_code=code,
+            error_message=message,
+            substatus="Failed",
+            lease_owner=None,
+            lease_expires_at=None,
+            finished_at=utcnow(),
+        )
+    )
+    log.warning("job failed job=%s code=%s message=%s", job_id, code, message)
+
+
+def mark_cancelled(job_id: str, owner: str) -> None:
+    _write(
+        update(Job)
+        .where(*_owned(job_id, owner))
+        .values(
+            status=JobStatus.CANCELLED.value,
+            error_code="CANCELLED",
+            error_message="The job was cancelled.",
+            substatus="Cancelled",
+            lease_owner=None,
+            lease_expires_at=None,
+            finished_at=utcnow(),
+        )
+    )
+
+
+def recover_expired(max_attempts: int, now: float | None = None) -> tuple[int, int]:
+    """Re-queue running jobs whose worker died (lease expired); fail those out of retries."""
+    now = time.time() if now is None else now
+    expired = (
+        Job.status == JobStatus.RUNNING.value,
+        Job.lease_expires_at.is_not(None),
+        Job.lease_expires_at < now,
+    )
+    failed = _write(
+        update(Job)
+        .where(*expired, Job.attempts >= max_attempts)
+        .values(
+            status=JobStatus.FAILED.value,
+            error_code="WORKER_LOST",
+            error_message=(f"The worker running this job stopped {max_attempts} times; giving up."),
+            substatus="Failed",
+            lease_owner=None,
+            lease_expires_at=None,
+            finished_at=utcnow(),
+        )
+    )
+    requeued = _write(
+        update(Job)
+        .where(*expired, Job.attempts < max_attempts)
+        .values(
+            status=JobStatus.QUEUED.value,
+            substatus="Re-queued after a worker stopped; resuming",
+            lease_owner=None,
+            lease_expires_at=None,
+        )
+    )
+    if requeued or failed:
+        log.warning("expired leases requeued=%s failed=%s", requeued, failed)
+    return requeued, failed

@@ -1,0 +1,121 @@
+"""The job table: the single source of truth every surface and worker reads."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Boolean, DateTime, Float, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .extensions import db
+
+STAGES: tuple[str, ...] = ("script", "images", "narration", "compile")
+"""Pipeline stages in order; `Job.stage_done` names the last one finished."""
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+FINAL_STATUSES = frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED})
+
+CONTRACT1_STATUS = {
+    JobStatus.QUEUED: "generating",
+    JobStatus.RUNNING: "generating",
+    JobStatus.COMPLETED: "complete",
+    JobStatus.FAILED: "error",
+    JobStatus.CANCELLED: "cancelled",
+}
+"""How contract 1 (the Vite app) words each status."""
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_job_id() -> str:
+    return uuid.uuid4().hex
+
+
+class Job(db.Model):
+    __tablename__ = "jobs"
+    __table_args__ = (
+        Index("ix_jobs_status_created", "status", "created_at"),
+        Index("ix_jobs_created", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True, default=new_job_id)
+    status: Mapped[str] = mapped_column(String(16), default=JobStatus.QUEUED.value)
+    engine: Mapped[str] = mapped_column(String(16), default="local")
+    owner_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    request_json: Mapped[str] = mapped_column(Text)
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    substatus: Mapped[str] = mapped_column(String(200), default="Queued")
+    details: Mapped[str] = mapped_column(Text, default="")
+    error_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    error_message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    video_path: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    thumbnail_path: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    video_duration: Mapped[float | None] = mapped_column(Float, nullable=True)
+    stage_done: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_owner: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    lease_expires_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    external_video_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    @property
+    def request(self) -> dict[str, Any]:
+        return json.loads(self.request_json)
+
+    @property
+    def job_status(self) -> JobStatus:
+        return JobStatus(self.status)
+
+    def to_progress_dict(self) -> dict[str, Any]:
+        """Contract 1's /api/progress view of this job (extra fields are extensions)."""
+        status = self.job_status
+        body: dict[str, Any] = {
+            "status": CONTRACT1_STATUS[status],
+            "progress": int(self.progress),
+            "substatus": self.substatus,
+            "details": self.details,
+            "job_id": self.id,
+            "state": status.value,
+            "stage": _stage_of(self.progress, status),
+            "attempts": self.attempts,
+            "created_at": self.created_at.isoformat() if self.created_at else None,
+        }
+        if status is JobStatus.COMPLETED:
+            body["video_path"] = self.video_path
+            body["video_url"] = f"/api/video/{self.video_path}"
+            if self.thumbnail_path:
+                body["thumbnail_url"] = f"/api/video/{self.thumbnail_path}"
+            body["duration"] = self.video_duration
+        if status in (JobStatus.FAILED, JobStatus.CANCELLED):
+            body["error"] = self.error_message or "Job stopped"
+            body["error_code"] = self.error_code
+        return body
+
+
+def _stage_of(progress: float, status: JobStatus) -> str:
+    if status is JobStatus.QUEUED:
+        return "queued"
+    if status is JobStatus.COMPLETED:
+        return "done"
+    index = min(int(progress // 25), len(STAGES) - 1)
+    return STAGES[index]

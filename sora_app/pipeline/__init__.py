@@ -1,0 +1,1 @@
+"""Flask-free stages: script -> images -> narration -> compile."""

@@ -1,0 +1,123 @@
+"""Scene-image stage: one JPEG per scene, from the user's uploads or the offline renderer.
+
+Files are written atomically and existing ones are kept, so a re-queued job resumes where
+it stopped instead of re-rendering finished scenes.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from sora_app.pipeline.types import (
+    CancelCheck,
+    Cancelled,
+    ImageSpec,
+    ProgressFn,
+    Script,
+    StageError,
+)
+from sora_app.providers.scene_renderer import render_scene
+
+log = logging.getLogger(__name__)
+
+IMAGE_STYLES: tuple[str, ...] = (
+    "cinematic",
+    "realistic",
+    "anime",
+    "watercolor",
+    "dark",
+    "vintage",
+    "comic",
+    "minimalist",
+    "cyberpunk",
+    "fantasy",
+)
+ASPECTS: dict[str, tuple[int, int]] = {
+    "9:16": (1080, 1920),
+    "16:9": (1920, 1080),
+    "1:1": (1080, 1080),
+}
+JPEG_QUALITY = 92
+
+
+def scene_image_path(out_dir: Path, index: int) -> Path:
+    """Single place that names scene files, so later stages and resume agree on it."""
+    return out_dir / f"scene_{index:03d}.jpg"
+
+
+def make_images(
+    script: Script,
+    spec: ImageSpec,
+    out_dir: Path,
+    progress: ProgressFn,
+    should_cancel: CancelCheck = lambda: False,
+    manual_images: Sequence[Path] = (),
+) -> list[Path]:
+    """Produce every scene's image (upload if given, else rendered) and return their paths."""
+    if spec.style not in IMAGE_STYLES:
+        raise StageError(
+            "UNKNOWN_STYLE",
+            f"Unknown image style '{spec.style}'. Choose one of: {', '.join(IMAGE_STYLES)}.",
+        )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    total = len(script.scenes)
+    paths: list[Path] = []
+    for i, scene in enumerate(script.scenes):
+        if should_cancel():
+            log.info("images_cancelled scene=%d total=%d", i, total)
+            raise Cancelled()
+        path = scene_image_path(out_dir, i)
+        if path.exists():
+            log.info("image_reused scene=%d path=%s", i, path.name)
+        else:
+            started = time.perf_counter()
+            manual = i < len(manual_images)
+            if manual:
+                img = load_manual_image(Path(manual_images[i]), spec.width, spec.height)
+            else:
+                img = render_scene(scene, total, script.title, spec)
+            _save_jpeg_atomic(img, path)
+            log.info(
+                "image_written scene=%d source=%s style=%s size=%dx%d ms=%.0f",
+                i, "upload" if manual else "render", spec.style, spec.width, spec.height,
+                (time.perf_counter() - started) * 1e3,
+            )  # fmt: skip
+        paths.append(path)
+        progress((i + 1) / total, f"Creating scene {i + 1} of {total}")
+    if total == 0:
+        progress(1.0, "No scenes to illustrate")
+    return paths
+
+
+def load_manual_image(path: Path, width: int, height: int) -> Image.Image:
+    """Open an upload upright, flatten it to RGB and cover-fit it to the video frame."""
+    try:
+        with Image.open(path) as src:
+            src.load()
+            img = ImageOps.exif_transpose(src)
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
+        log.warning("bad_image file=%s error=%s", path.name, type(exc).__name__)
+        raise StageError("BAD_IMAGE", f"'{path.name}' is not a readable image.") from exc
+    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+        rgba = img.convert("RGBA")
+        flat = Image.new("RGB", rgba.size, (0, 0, 0))
+        flat.paste(rgba, (0, 0), rgba)
+        img = flat
+    else:
+        img = img.convert("RGB")
+    return ImageOps.fit(img, (width, height), Image.Resampling.LANCZOS, centering=(0.5, 0.5))
+
+
+def _save_jpeg_atomic(img: Image.Image, path: Path) -> None:
+    """Write to a temp name then rename, so a crash never leaves a half-written JPEG."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        img.save(tmp, format="JPEG", quality=JPEG_QUALITY, optimize=False, subsampling=0)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)

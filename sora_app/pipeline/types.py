@@ -1,0 +1,180 @@
+"""Plain data passed between pipeline stages, so stages stay Flask-free and resumable.
+
+Every stage writes its result into the job's work dir (JSON next to the media), which is
+what lets a re-queued job resume from its last finished stage.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+ProgressFn = Callable[[float, str], None]
+"""Reports (fraction of the current stage in [0, 1], human substatus line)."""
+
+CancelCheck = Callable[[], bool]
+"""Returns True when the job has been cancelled and the stage should stop."""
+
+
+class Cancelled(Exception):
+    """Raised by a stage that noticed its job was cancelled."""
+
+
+class StageError(Exception):
+    """A stage failed for a reason a user can act on; `code` is a stable machine code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Character:
+    name: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class StoryRequest:
+    """What the script writer needs from a job request."""
+
+    topic: str
+    story_type: str = "mystery"
+    hook_intensity: str = "medium"
+    pacing: str = "moderate"
+    duration_minutes: float = 1.0
+    num_scenes: int = 5
+    characters: tuple[Character, ...] = ()
+    seed: int = 0
+
+
+@dataclass
+class Scene:
+    index: int
+    """0-based position in the video."""
+    narration: str
+    """The words spoken over this scene (one or more full sentences)."""
+    caption: str
+    """A short title (a few words) that the image renderer may draw."""
+    keywords: list[str] = field(default_factory=list)
+    """Concrete nouns for motifs, stock search and image prompts."""
+    characters: list[str] = field(default_factory=list)
+    """Names of the request's characters present in this scene."""
+    mood: str = "neutral"
+    """One word the renderer can grade by, e.g. dread, calm, hope, tension, triumph."""
+
+
+@dataclass
+class Script:
+    title: str
+    story_type: str
+    scenes: list[Scene]
+    hook: str = ""
+    """The opening line (also the first sentence of scene 0's narration)."""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Script:
+        scenes = [Scene(**s) for s in data["scenes"]]
+        return cls(
+            title=data["title"],
+            story_type=data["story_type"],
+            scenes=scenes,
+            hook=data.get("hook", ""),
+        )
+
+    def save(self, path: Path) -> None:
+        _write_json_atomic(path, self.to_dict())
+
+    @classmethod
+    def load(cls, path: Path) -> Script:
+        return cls.from_dict(json.loads(path.read_text(encoding="utf-8")))
+
+
+@dataclass(frozen=True)
+class ImageSpec:
+    """How scene images should look; width/height are the output video's."""
+
+    style: str = "cinematic"
+    width: int = 1080
+    height: int = 1920
+    seed: int = 0
+
+
+@dataclass
+class Cue:
+    """One subtitle line: a sentence (or part of one) and when it is spoken."""
+
+    start: float
+    end: float
+    text: str
+    scene: int
+
+
+@dataclass
+class Narration:
+    audio_path: Path
+    """Mono WAV of the whole narration."""
+    duration: float
+    """Seconds of audio; the video is exactly this long."""
+    cues: list[Cue]
+    scene_spans: list[tuple[float, float]]
+    """(start, end) seconds of each scene's narration; contiguous, covering [0, duration]."""
+    voice_id: str = ""
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["audio_path"] = str(self.audio_path)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Narration:
+        return cls(
+            audio_path=Path(data["audio_path"]),
+            duration=float(data["duration"]),
+            cues=[Cue(**c) for c in data["cues"]],
+            scene_spans=[(float(a), float(b)) for a, b in data["scene_spans"]],
+            voice_id=data.get("voice_id", ""),
+        )
+
+    def save(self, path: Path) -> None:
+        _write_json_atomic(path, self.to_dict())
+
+    @classmethod
+    def load(cls, path: Path) -> Narration:
+        return cls.from_dict(json.loads(path.read_text(encoding="utf-8")))
+
+
+@dataclass(frozen=True)
+class CompileOptions:
+    width: int = 1080
+    height: int = 1920
+    fps: int = 30
+    pacing: str = "moderate"
+    """slow | moderate | dynamic | fast: motion speed and crossfade length."""
+    music: bool = True
+    """Mix a quiet generated music bed under the narration."""
+    subtitles: bool = True
+    seed: int = 0
+
+
+@dataclass
+class VideoInfo:
+    path: Path
+    duration: float
+    width: int
+    height: int
+    size_bytes: int
+    thumbnail: Path | None = None
+
+
+def _write_json_atomic(path: Path, data: dict) -> None:
+    """Write then rename, so a crash never leaves a half-written stage result."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    tmp.replace(path)

@@ -1,0 +1,1 @@
+"""Offline and remote implementations behind the pipeline stages."""

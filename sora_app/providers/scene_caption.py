@@ -1,0 +1,130 @@
+"""Caption typography for rendered scenes, drawn at full resolution in the top band.
+
+The bottom of the frame belongs to the burned-in subtitles, so captions always sit on top.
+Only the caption band is composited (not the whole frame) to keep blur passes cheap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
+
+from sora_app.pipeline.types import Scene
+from sora_app.providers.scene_styles import CaptionStyle, load_font
+
+Font = ImageFont.FreeTypeFont
+KICKER_TRACKING = 0.14
+
+
+@dataclass(frozen=True)
+class _Line:
+    x: float
+    y: float
+    text: str
+    font: Font
+    tracking: float
+    kicker: bool
+
+
+def text_width(text: str, font: Font, tracking: float) -> float:
+    """Rendered width including letter spacing (Pillow has no tracking option)."""
+    return font.getlength(text) + tracking * font.size * max(0, len(text) - 1)
+
+
+def wrap(text: str, font: Font, max_width: float, tracking: float, max_lines: int = 3):
+    """Greedy word wrap by measured width; overlong captions end in an ellipsis."""
+    lines: list[str] = []
+    for word in text.split():
+        trial = f"{lines[-1]} {word}" if lines else word
+        if lines and text_width(trial, font, tracking) <= max_width:
+            lines[-1] = trial
+        else:
+            lines.append(word)
+    if len(lines) > max_lines:
+        lines = [*lines[: max_lines - 1], " ".join(lines[max_lines - 1 :])]
+    if lines and text_width(lines[-1], font, tracking) > max_width:
+        while len(lines[-1]) > 1 and text_width(lines[-1] + "…", font, tracking) > max_width:
+            lines[-1] = lines[-1][:-1].rstrip()
+        lines[-1] += "…"
+    return lines
+
+
+def _layout(size: tuple[int, int], cs: CaptionStyle, scene: Scene, total: int, title: str):
+    """Place kicker (title · n / total) and the wrapped caption; returns lines and box."""
+    w, h = size
+    unit = min(w, h)
+    text = scene.caption.strip() or title.strip()
+    font = load_font(cs.font, round(unit * cs.size))
+    kfont = load_font("Medium", round(unit * cs.size * 0.42))
+    margin = w * 0.08
+    lines = wrap(text.upper() if cs.upper else text, font, w - 2 * margin, cs.tracking)
+    kicker = f"{scene.index + 1:02d} / {max(total, scene.index + 1):02d}"
+    if title.strip():
+        kicker = f"{title.strip().upper()[:40]}  ·  {kicker}"
+    top = h * (0.085 if h > w else 0.1)
+    items = [(kicker, kfont, KICKER_TRACKING, True)] + [
+        (t, font, cs.tracking, False) for t in lines
+    ]
+    out, y, right, left = [], top, 0.0, float(w)
+    for text_, f, tr, is_k in items:
+        width = text_width(text_, f, tr)
+        x = margin if cs.align == "left" else (w - width) / 2
+        out.append(_Line(x, y, text_, f, tr, is_k))
+        left, right = min(left, x), max(right, x + width)
+        y += f.size * (1.8 if is_k else 1.18)
+    return out, (left, top, right, y)
+
+
+def _draw_lines(draw: ImageDraw.ImageDraw, lines: list[_Line], fill, off: float = 0, **kw):
+    """Draw every line, character by character where letter spacing is wanted."""
+    for ln in lines:
+        colour = (*fill[:3], fill[3] * 3 // 4) if ln.kicker else fill
+        extra = {} if ln.kicker else kw
+        if not ln.tracking:
+            draw.text((ln.x + off, ln.y + off), ln.text, font=ln.font, fill=colour, **extra)
+            continue
+        x = ln.x + off
+        for ch in ln.text:
+            draw.text((x, ln.y + off), ch, font=ln.font, fill=colour, **extra)
+            x += ln.font.getlength(ch) + ln.tracking * ln.font.size
+
+
+def draw_caption(
+    img: Image.Image, cs: CaptionStyle, scene: Scene, total: int, title: str, bars: bool
+) -> None:
+    """Draw letterbox bars (if any), kicker and caption in the style's treatment, in place."""
+    w, h = img.size
+    unit = min(w, h)
+    if bars:
+        band = int(h * 0.055)
+        ImageDraw.Draw(img).rectangle((0, 0, w, band), fill=(0, 0, 0))
+        ImageDraw.Draw(img).rectangle((0, h - band, w, h), fill=(0, 0, 0))
+    lines, (x0, y0, x1, y1) = _layout(img.size, cs, scene, total, title)
+    band_h = min(h, int(y1 + unit * 0.08))
+    layer = Image.new("RGBA", (w, band_h), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(layer)
+    if cs.box:
+        pad = unit * 0.03
+        draw.rectangle((x0 - pad, y0 - pad, x1 + pad, y1 + pad * 0.3), fill=cs.box,
+                       outline=cs.box_border, width=max(2, round(unit * 0.006)))  # fmt: skip
+    for colour, blur, repeat in (
+        ((0, 0, 0, 160), 0.004, 1) if cs.shadow else (None, 0, 0),
+        ((*cs.glow, 255), 0.01, 3) if cs.glow else (None, 0, 0),
+    ):
+        if colour is None:
+            continue
+        soft = Image.new("RGBA", layer.size, (0, 0, 0, 0))
+        _draw_lines(ImageDraw.Draw(soft), lines, colour, off=unit * 0.004 if repeat == 1 else 0)
+        soft = soft.filter(ImageFilter.GaussianBlur(unit * blur))
+        for _ in range(repeat):
+            layer = Image.alpha_composite(layer, soft)
+    draw = ImageDraw.Draw(layer)
+    stroke = round(lines[-1].font.size * cs.stroke) if len(lines) > 1 else 0
+    kw = {"stroke_width": stroke, "stroke_fill": cs.stroke_fill} if stroke else {}
+    _draw_lines(draw, lines, (*cs.fill, 255), **kw)
+    if cs.rule:
+        rx = x0 if cs.align == "left" else (w - unit * 0.18) / 2
+        ry = y1 + unit * 0.01
+        draw.rectangle((rx, ry, rx + unit * 0.18, ry + max(2, unit * 0.004)), fill=cs.rule)
+    img.paste(layer, (0, 0), layer)

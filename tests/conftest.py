@@ -1,0 +1,158 @@
+"""Shared fixtures: a fresh app, database and folders per test; real ffmpeg; real servers."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from sora_app import create_app
+from sora_app.extensions import db
+from sora_app.jobs.executors import start_executor
+
+ROOT = Path(__file__).resolve().parent.parent
+
+FAST_JOB = {
+    "topic": "The Vanishing Lighthouse",
+    "story_type": "scary_horror",
+    "voice_id": "espeak_male",
+    "duration": 0.15,
+    "num_scenes": 2,
+    "aspect_ratio": "9:16",
+    "music": False,
+}
+"""The cheapest real job: two scenes, ~9 s of espeak narration."""
+
+
+def app_config(tmp: Path) -> dict:
+    instance = tmp / "instance"
+    return {
+        "TESTING": True,
+        "INSTANCE_DIR": instance,
+        "VIDEOS_DIR": tmp / "videos",
+        "UPLOADS_DIR": instance / "uploads",
+        "WORK_DIR": instance / "work",
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance / 'test.sqlite'}",
+        "JOB_LEASE_SECONDS": 3.0,
+        "JOB_HEARTBEAT_SECONDS": 0.5,
+        "JOB_SCAN_SECONDS": 0.2,
+        "JOB_QUEUE_LIMIT": 5,
+        "HEALTH_MIN_FREE_MB": 1,
+    }
+
+
+def server_env(tmp: Path, port: int, **extra: str) -> dict[str, str]:
+    """Environment for a real server process with the same folders as app_config(tmp)."""
+    instance = tmp / "instance"
+    env = dict(os.environ)
+    env.update(
+        SORA_INSTANCE_DIR=str(instance),
+        SORA_VIDEOS_DIR=str(tmp / "videos"),
+        SORA_DATABASE_URL=f"sqlite:///{instance / 'test.sqlite'}",
+        SORA_PORT=str(port),
+        SORA_HOST="127.0.0.1",
+        SORA_JOB_LEASE_SECONDS="3",
+        SORA_JOB_HEARTBEAT_SECONDS="0.5",
+        SORA_JOB_SCAN_SECONDS="0.2",
+        SORA_HEALTH_MIN_FREE_MB="1",
+        SORA_WEB_WORKERS="1",
+    )
+    env.update(extra)
+    return env
+
+
+@pytest.fixture
+def app(tmp_path: Path):
+    app = create_app(app_config(tmp_path))
+    yield app
+    executor = app.extensions.get("sora_executor")
+    if executor is not None:
+        executor.stop()
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def running_app(app):
+    """The app with its job workers started, as wsgi.py does."""
+    start_executor(app)
+    return app
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_http(url: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            requests.get(url, timeout=1)
+            return
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    raise RuntimeError(f"server at {url} did not start within {timeout} s")
+
+
+def start_server(env: dict[str, str]) -> subprocess.Popen:
+    """The production server (gunicorn + the project's config), as `make run` starts it."""
+    gunicorn = Path(sys.executable).parent / "gunicorn"
+    return subprocess.Popen(
+        [str(gunicorn), "-c", "python:sora_app.gunicorn_conf", "wsgi:app"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+
+
+def stop_server(proc: subprocess.Popen, sig: int = 15) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, sig)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, 9)
+            proc.wait()
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory) -> Iterator[str]:
+    """One real gunicorn server per test module, on a free loopback port."""
+    tmp = tmp_path_factory.mktemp("live")
+    port = free_port()
+    proc = start_server(server_env(tmp, port))
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_http(f"{base}/health")
+        yield base
+    finally:
+        stop_server(proc)
+
+
+def wait_for_job(get, job_id: str, timeout: float = 120.0) -> dict:
+    """Poll progress until the job ends; `get(url)` returns the parsed JSON body."""
+    deadline = time.monotonic() + timeout
+    body: dict = {}
+    while time.monotonic() < deadline:
+        body = get(f"/api/progress/{job_id}")
+        if body["status"] in ("complete", "error", "cancelled"):
+            return body
+        time.sleep(0.2)
+    raise AssertionError(f"job {job_id} did not finish in {timeout} s; last: {body}")

@@ -76,9 +76,9 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from .api import catalog, generate, health, media
+    from .api import catalog, generate, health, media, uploads
 
-    for module in (generate, media, health, catalog):
+    for module in (generate, media, health, catalog, uploads):
         app.register_blueprint(module.bp)
 
 

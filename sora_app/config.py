@@ -68,6 +68,7 @@ class Settings:
     JOB_SCAN_SECONDS: float
     JOB_MAX_ATTEMPTS: int
     MAX_CONTENT_LENGTH: int
+    MAX_UPLOAD_BYTES: int
     HEALTH_MIN_FREE_MB: int
 
     def as_flask_config(self) -> dict:
@@ -101,6 +102,7 @@ def load_settings() -> Settings:
         JOB_SCAN_SECONDS=_env_float("SORA_JOB_SCAN_SECONDS", 2.0, minimum=0.05),
         JOB_MAX_ATTEMPTS=_env_int("SORA_JOB_MAX_ATTEMPTS", 3, minimum=1),
         MAX_CONTENT_LENGTH=_env_int("SORA_MAX_REQUEST_BYTES", 1_000_000, minimum=1024),
+        MAX_UPLOAD_BYTES=_env_int("SORA_MAX_UPLOAD_BYTES", 25_000_000, minimum=1024),
         HEALTH_MIN_FREE_MB=_env_int("SORA_HEALTH_MIN_FREE_MB", 500),
     )
 

@@ -98,7 +98,7 @@ class Job(db.Model):
             "state": status.value,
             "stage": _stage_of(self.progress, status),
             "attempts": self.attempts,
-            "created_at": self.created_at.isoformat() if self.created_at else None,
+            "created_at": _iso(self.created_at),
         }
         if status is JobStatus.COMPLETED:
             body["video_path"] = self.video_path
@@ -110,6 +110,13 @@ class Job(db.Model):
             body["error"] = self.error_message or "Job stopped"
             body["error_code"] = self.error_code
         return body
+
+
+def _iso(moment: datetime | None) -> str | None:
+    """ISO 8601 in UTC; SQLite hands datetimes back without their zone."""
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=moment.tzinfo or UTC).isoformat()
 
 
 def _stage_of(progress: float, status: JobStatus) -> str:

@@ -79,6 +79,7 @@ def _run_stages(app: Flask, job_id: str, owner: str, flags: _Flags) -> None:
             if stage != "compile":
                 reporter.update(STAGE_RANGES[stage][1], f"Finished {stage}", force=True)
                 store.mark_stage_done(job_id, owner, stage)
+        reporter.flush()
         _finish(ctx, job_id, owner)
     except Cancelled:
         _stopped(ctx, job_id, owner, flags)

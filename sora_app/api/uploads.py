@@ -1,0 +1,64 @@
+"""POST /api/uploads: put an image into the uploads folder so manual_image_paths can name it."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+from flask import Blueprint, current_app, request
+from PIL import Image, UnidentifiedImageError
+
+from ..errors import APIError
+from ..jobs.spec import UPLOAD_SUFFIXES
+
+bp = Blueprint("uploads", __name__, url_prefix="/api")
+
+FORMAT_SUFFIX = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp"}
+"""What Pillow says the bytes are decides the stored suffix, not the client's file name."""
+
+
+def _check_image(path: Path) -> tuple[str, int, int]:
+    try:
+        with Image.open(path) as img:
+            img.verify()
+            fmt, (width, height) = img.format or "", img.size
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        raise APIError(
+            400, "INVALID_IMAGE", "The file is not a readable image.", field="file"
+        ) from None
+    if fmt not in FORMAT_SUFFIX:
+        allowed = ", ".join(sorted(UPLOAD_SUFFIXES))
+        raise APIError(400, "INVALID_IMAGE", f"Images must be {allowed}.", field="file")
+    return fmt, width, height
+
+
+@bp.post("/uploads")
+def create_upload():
+    request.max_content_length = int(current_app.config["MAX_UPLOAD_BYTES"])
+    file = request.files.get("file")
+    if file is None or not file.filename:
+        raise APIError(
+            400, "VALIDATION_ERROR", "Send the image as multipart form field 'file'.", field="file"
+        )
+    uploads: Path = current_app.config["UPLOADS_DIR"]
+    staging = uploads / f".{uuid.uuid4().hex}.part"
+    try:
+        file.save(staging)
+        fmt, width, height = _check_image(staging)
+        name = f"{uuid.uuid4().hex}{FORMAT_SUFFIX[fmt]}"
+        staging.replace(uploads / name)
+    finally:
+        staging.unlink(missing_ok=True)
+    size = (uploads / name).stat().st_size
+    return {"path": name, "width": width, "height": height, "bytes": size}, 201
+
+
+@bp.get("/uploads")
+def list_uploads():
+    uploads: Path = current_app.config["UPLOADS_DIR"]
+    files = sorted(
+        (p for p in uploads.iterdir() if p.is_file() and p.suffix in UPLOAD_SUFFIXES),
+        key=lambda p: p.stat().st_mtime,
+        reverse=True,
+    )
+    return {"uploads": [{"path": p.name, "bytes": p.stat().st_size} for p in files]}

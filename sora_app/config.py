@@ -5,9 +5,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import TypeVar
 
 ROOT = Path(__file__).resolve().parent.parent
 """The checkout: instance/ and videos/ live beside the package by default."""
+
+
+Number = TypeVar("Number", int, float)
 
 
 class ConfigError(RuntimeError):
@@ -18,26 +22,25 @@ def _env(name: str, default: str) -> str:
     return os.environ.get(name, default).strip()
 
 
-def _env_int(name: str, default: int, minimum: int = 0) -> int:
+def _env_number(name: str, default: Number, minimum: Number) -> Number:
+    kind = type(default)
     raw = _env(name, str(default))
     try:
-        value = int(raw)
+        value = kind(raw)
     except ValueError as exc:
-        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
+        noun = "a whole number" if kind is int else "a number"
+        raise ConfigError(f"{name} must be {noun}, got {raw!r}") from exc
     if value < minimum:
         raise ConfigError(f"{name} must be at least {minimum}, got {value}")
     return value
+
+
+def _env_int(name: str, default: int, minimum: int = 0) -> int:
+    return _env_number(name, default, minimum)
 
 
 def _env_float(name: str, default: float, minimum: float = 0.0) -> float:
-    raw = _env(name, str(default))
-    try:
-        value = float(raw)
-    except ValueError as exc:
-        raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
-    if value < minimum:
-        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
-    return value
+    return _env_number(name, float(default), float(minimum))
 
 
 def _env_bool(name: str, default: bool) -> bool:

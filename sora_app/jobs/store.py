@@ -98,6 +98,17 @@ def claim_next(owner: str, lease_seconds: float) -> str | None:
     return None
 
 
+def _final(status: JobStatus, **values: Any) -> dict[str, Any]:
+    """Values for any transition out of running: the lease is released, the end stamped."""
+    return {
+        "status": status.value,
+        "lease_owner": None,
+        "lease_expires_at": None,
+        "finished_at": utcnow(),
+        **values,
+    }
+
+
 def _owned(job_id: str, owner: str):
     return (
         Job.id == job_id,
@@ -144,16 +155,15 @@ def complete(
         update(Job)
         .where(*_owned(job_id, owner))
         .values(
-            status=JobStatus.COMPLETED.value,
-            progress=100.0,
-            substatus="Video ready for download",
-            video_path=video_path,
-            thumbnail_path=thumbnail_path,
-            video_duration=duration,
-            stage_done="compile",
-            lease_owner=None,
-            lease_expires_at=None,
-            finished_at=utcnow(),
+            _final(
+                JobStatus.COMPLETED,
+                progress=100.0,
+                substatus="Video ready for download",
+                video_path=video_path,
+                thumbnail_path=thumbnail_path,
+                video_duration=duration,
+                stage_done="compile",
+            )
         )
     )
     return done == 1
@@ -164,13 +174,7 @@ def fail(job_id: str, owner: str, code: str, message: str) -> None:
         update(Job)
         .where(*_owned(job_id, owner))
         .values(
-            status=JobStatus.FAILED.value,
-            error_code=code,
-            error_message=message,
-            substatus="Failed",
-            lease_owner=None,
-            lease_expires_at=None,
-            finished_at=utcnow(),
+            _final(JobStatus.FAILED, error_code=code, error_message=message, substatus="Failed")
         )
     )
     log.warning("job failed job=%s code=%s message=%s", job_id, code, message)
@@ -181,13 +185,12 @@ def mark_cancelled(job_id: str, owner: str) -> None:
         update(Job)
         .where(*_owned(job_id, owner))
         .values(
-            status=JobStatus.CANCELLED.value,
-            error_code="CANCELLED",
-            error_message="The job was cancelled.",
-            substatus="Cancelled",
-            lease_owner=None,
-            lease_expires_at=None,
-            finished_at=utcnow(),
+            _final(
+                JobStatus.CANCELLED,
+                error_code="CANCELLED",
+                error_message="The job was cancelled.",
+                substatus="Cancelled",
+            )
         )
     )
 
@@ -204,13 +207,12 @@ def recover_expired(max_attempts: int, now: float | None = None) -> tuple[int, i
         update(Job)
         .where(*expired, Job.attempts >= max_attempts)
         .values(
-            status=JobStatus.FAILED.value,
-            error_code="WORKER_LOST",
-            error_message=(f"The worker running this job stopped {max_attempts} times; giving up."),
-            substatus="Failed",
-            lease_owner=None,
-            lease_expires_at=None,
-            finished_at=utcnow(),
+            _final(
+                JobStatus.FAILED,
+                error_code="WORKER_LOST",
+                error_message=f"The worker running this job stopped {max_attempts} times.",
+                substatus="Failed",
+            )
         )
     )
     requeued = _write(

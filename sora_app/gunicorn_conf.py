@@ -19,3 +19,15 @@ keepalive = 5
 accesslog = "-"
 errorlog = "-"
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
+
+
+def worker_exit(server, worker) -> None:
+    """A worker leaving cleanly hands its running jobs back to the queue at once."""
+    import sys
+
+    from sora_app.jobs.executors import get_executor
+
+    wsgi = sys.modules.get("wsgi")  # absent if the worker died while booting
+    executor = get_executor(wsgi.app) if wsgi is not None else None
+    if executor is not None:
+        executor.shutdown()

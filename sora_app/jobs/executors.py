@@ -38,8 +38,13 @@ class ThreadExecutor:
         self._busy = 0
         self._lock = threading.Lock()
 
+    @property
+    def owner_prefix(self) -> str:
+        """Every lease this process takes starts with this (host:pid:)."""
+        return f"{socket.gethostname()}:{os.getpid()}:"
+
     def start(self) -> None:
-        base = f"{socket.gethostname()}:{os.getpid()}"
+        base = self.owner_prefix.rstrip(":")
         for index in range(self.workers):
             owner = f"{base}:w{index}"
             self._spawn(self._work_loop, owner, f"job-worker-{index}")
@@ -60,6 +65,13 @@ class ThreadExecutor:
         self._wake.set()
         for thread in self._threads:
             thread.join(timeout)
+
+    def shutdown(self) -> None:
+        """Clean exit (gunicorn worker_exit): stop claiming and re-queue our running jobs now."""
+        self._stop.set()
+        self._wake.set()
+        with self.app.app_context():
+            store.release_leases(self.owner_prefix)
 
     @property
     def alive_workers(self) -> int:

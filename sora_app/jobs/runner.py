@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flask import Flask
+from pydantic import ValidationError
 
 from ..models import STAGES
 from ..pipeline.types import Cancelled, StageError
@@ -55,7 +56,14 @@ def _run_stages(app: Flask, job_id: str, owner: str, flags: _Flags) -> None:
     job = store.get_job(job_id)
     if job is None:
         return
-    spec = JobSpec.model_validate(job.request)
+    try:
+        spec = JobSpec.model_validate(job.request)
+    except ValidationError as exc:  # e.g. a voice removed from the catalogue since submission
+        reason = exc.errors(include_url=False)[0]["msg"]
+        store.fail(
+            job_id, owner, "INVALID_REQUEST", f"The job's request is no longer valid: {reason}"
+        )
+        return
     reporter = ProgressReporter(job_id, owner, job.progress, job.details)
     work_dir = Path(app.config["WORK_DIR"]) / job_id
     work_dir.mkdir(parents=True, exist_ok=True)
@@ -70,7 +78,7 @@ def _run_stages(app: Flask, job_id: str, owner: str, flags: _Flags) -> None:
         should_cancel=flags.should_stop,
     )
     done = STAGES.index(job.stage_done) + 1 if job.stage_done in STAGES else 0
-    if job.attempts > 1:
+    if job.attempts > 1 or job.stage_done:
         reporter.log(f"Attempt {job.attempts}: resuming after stage {job.stage_done or 'none'}")
     try:
         for stage in STAGES[done:]:

@@ -228,3 +228,25 @@ def recover_expired(max_attempts: int, now: float | None = None) -> tuple[int, i
     if requeued or failed:
         log.warning("expired leases requeued=%s failed=%s", requeued, failed)
     return requeued, failed
+
+
+def release_leases(owner_prefix: str) -> int:
+    """Give back the running jobs of a process that is shutting down cleanly.
+
+    They are re-queued at once (not after their lease runs out), and the attempt is not
+    counted: a deploy or restart is not the job's fault.
+    """
+    released = _write(
+        update(Job)
+        .where(Job.status == JobStatus.RUNNING.value, Job.lease_owner.startswith(owner_prefix))
+        .values(
+            status=JobStatus.QUEUED.value,
+            substatus="Re-queued: the server restarted; resuming",
+            lease_owner=None,
+            lease_expires_at=None,
+            attempts=Job.attempts - 1,
+        )
+    )
+    if released:
+        log.info("leases released on shutdown owner=%s jobs=%s", owner_prefix, released)
+    return released

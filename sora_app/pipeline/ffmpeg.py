@@ -6,10 +6,13 @@ Every media stage goes through `run_ffmpeg`, so progress reporting, cancel handl
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import shutil
+import signal
 import subprocess
+import sys
 import threading
 import time
 from collections import deque
@@ -90,6 +93,18 @@ def _kill(proc: subprocess.Popen[bytes]) -> None:
         log.error("event=ffmpeg_unreaped pid=%s", proc.pid)
 
 
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """Runs in the child before exec: if the server process dies, the kernel kills ffmpeg.
+
+    Otherwise an orphaned ffmpeg would keep writing the temp file that the resumed job
+    (in a new process) writes again.
+    """
+    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
 def run_ffmpeg(
     args: Sequence[str],
     total_seconds: float,
@@ -104,7 +119,12 @@ def run_ffmpeg(
     log.info("event=ffmpeg_start label=%r total_s=%.2f args=%d", label, total_seconds, len(args))
     started = time.monotonic()
     proc = subprocess.Popen(
-        cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd
+        cmd,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=cwd,
+        preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
     )
     state, tail = _Progress(), deque[str](maxlen=STDERR_TAIL_LINES)
     readers = [

@@ -69,3 +69,33 @@ def test_killed_server_job_resumes_without_redoing_finished_stages(tmp_path):
     for name, mtime in stamps.items():
         assert (work / name).stat().st_mtime_ns == mtime, f"{name} was redone"
     assert (app.config["VIDEOS_DIR"] / done["video_path"]).stat().st_size > 10_000
+
+
+def test_clean_shutdown_requeues_the_running_job_at_once(tmp_path):
+    from sora_app import create_app
+
+    app = create_app(app_config(tmp_path))
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    first = start_server(server_env(tmp_path, port, SORA_JOB_LEASE_SECONDS="600"))
+    try:
+        wait_for_http(f"{base}/health")
+        job_id = requests.post(f"{base}/api/generate-video", json=SLOWER_JOB, timeout=5).json()[
+            "job_id"
+        ]
+        _wait_for_stage(app, job_id, ("script", "images", "narration"))
+    finally:
+        stop_server(first, sig=signal.SIGTERM)
+    with app.app_context():
+        released = store.get_job(job_id)
+    assert released.status == "queued", "a clean stop should hand the job back, not hold it"
+    assert released.lease_owner is None and released.attempts == 0
+
+    # The lease was 600 s: only the release lets the next server pick the job up now.
+    second = start_server(server_env(tmp_path, port, SORA_JOB_LEASE_SECONDS="600"))
+    try:
+        wait_for_http(f"{base}/health")
+        done = wait_for_job(lambda url: requests.get(base + url, timeout=5).json(), job_id)
+    finally:
+        stop_server(second)
+    assert done["status"] == "complete" and done["attempts"] == 1

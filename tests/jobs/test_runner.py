@@ -51,3 +51,13 @@ def test_a_failing_stage_fails_the_job_with_its_reason(running_app):
     assert not [p for p in running_app.config["VIDEOS_DIR"].iterdir() if ".part" in p.name]
     with running_app.app_context():
         assert store.get_job(job_id).stage_done == "script"
+
+
+def test_a_stored_request_that_no_longer_validates_fails_cleanly(running_app):
+    with running_app.app_context():
+        job_id = store.create_job({**FAST_JOB, "voice_id": "retired_voice", "seed": 1}).id
+    client = running_app.test_client()
+    running_app.extensions["sora_executor"].wake()
+    body = wait_for_job(get_json(client), job_id)
+    assert body["status"] == "error" and body["error_code"] == "INVALID_REQUEST"
+    assert "male_narrator_deep" in body["error"]

@@ -7,6 +7,7 @@ from flask import Blueprint, current_app, request
 from ..errors import APIError
 from ..jobs import store
 from ..jobs.executors import get_executor
+from ..jobs.runner import notify_cancel
 from ..jobs.spec import JobSpec, resolve_upload
 from ..models import Job, JobStatus
 from .validation import json_body, parse
@@ -79,3 +80,20 @@ def get_progress():
 @bp.get("/progress/<job_id>")
 def get_job_progress(job_id: str):
     return _progress_of(_job_or_404(job_id))
+
+
+@bp.post("/jobs/<job_id>/cancel")
+def cancel_job(job_id: str):
+    """Queued jobs end at once; running ones stop within a second or two (202 until then)."""
+    job = _job_or_404(job_id)
+    outcome = store.request_cancel(job.id)
+    if outcome == "finished":
+        raise APIError(
+            409,
+            "JOB_FINISHED",
+            f"The job is already {job.status}; there is nothing to cancel.",
+            field="job_id",
+        )
+    if outcome == "cancelling":
+        notify_cancel(job.id)
+    return _progress_of(_job_or_404(job_id)), 202 if outcome == "cancelling" else 200

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import shutil
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,11 +46,29 @@ def run_job(app: Flask, job_id: str, owner: str) -> None:
             target=_heartbeat, args=(app, job_id, owner, flags), daemon=True, name="heartbeat"
         )
         beat.start()
+        _running[job_id] = flags
         try:
             _run_stages(app, job_id, owner, flags)
         finally:
+            _running.pop(job_id, None)
             flags.done.set()
             beat.join(timeout=5)
+
+
+CANCEL_POLL_SECONDS = 0.5
+"""How often a running job looks for a cancel request made in another process."""
+
+_running: dict[str, _Flags] = {}
+"""Jobs running in this process, so a cancel request made here is noticed at once."""
+
+
+def notify_cancel(job_id: str) -> bool:
+    """Fast path for a cancel made in the process that runs the job; False if it isn't here."""
+    flags = _running.get(job_id)
+    if flags is None:
+        return False
+    flags.cancel.set()
+    return True
 
 
 def _run_stages(app: Flask, job_id: str, owner: str, flags: _Flags) -> None:
@@ -88,6 +107,8 @@ def _run_stages(app: Flask, job_id: str, owner: str, flags: _Flags) -> None:
                 reporter.update(STAGE_RANGES[stage][1], f"Finished {stage}", force=True)
                 store.mark_stage_done(job_id, owner, stage)
         reporter.flush()
+        if flags.should_stop() or store.is_cancel_requested(job_id):
+            raise Cancelled
         _finish(ctx, job_id, owner)
     except Cancelled:
         _stopped(ctx, job_id, owner, flags)
@@ -124,16 +145,20 @@ def _stopped(ctx: StageContext, job_id: str, owner: str, flags: _Flags) -> None:
 
 
 def _heartbeat(app: Flask, job_id: str, owner: str, flags: _Flags) -> None:
-    """Renew the lease; notice cancellation and a lost lease between stage steps."""
+    """Renew the lease every heartbeat; look for cancel requests more often than that."""
     interval = float(app.config["JOB_HEARTBEAT_SECONDS"])
     lease = float(app.config["JOB_LEASE_SECONDS"])
+    poll = min(interval, CANCEL_POLL_SECONDS)
+    next_beat = time.monotonic() + interval
     with app.app_context():
-        while not flags.done.wait(interval):
+        while not flags.done.wait(poll):
             try:
-                if not store.heartbeat(job_id, owner, lease):
-                    flags.lost.set()
-                    return
                 if store.is_cancel_requested(job_id):
                     flags.cancel.set()
+                if time.monotonic() >= next_beat:
+                    next_beat = time.monotonic() + interval
+                    if not store.heartbeat(job_id, owner, lease):
+                        flags.lost.set()
+                        return
             except Exception:
                 log.exception("heartbeat failed job=%s", job_id)

@@ -127,6 +127,34 @@ def heartbeat(job_id: str, owner: str, lease_seconds: float) -> bool:
     return renewed == 1
 
 
+def request_cancel(job_id: str) -> str:
+    """Cancel a job: queued ones at once, running ones via a flag their runner polls.
+
+    Returns "cancelled", "cancelling" or "finished" (nothing to cancel).
+    """
+    if _write(
+        update(Job)
+        .where(Job.id == job_id, Job.status == JobStatus.QUEUED.value)
+        .values(
+            _final(
+                JobStatus.CANCELLED,
+                cancel_requested=True,
+                error_code="CANCELLED",
+                error_message="The job was cancelled.",
+                substatus="Cancelled",
+            )
+        )
+    ):
+        return "cancelled"
+    if _write(
+        update(Job)
+        .where(Job.id == job_id, Job.status == JobStatus.RUNNING.value)
+        .values(cancel_requested=True, substatus="Cancelling")
+    ):
+        return "cancelling"
+    return "finished"
+
+
 def is_cancel_requested(job_id: str) -> bool:
     db.session.rollback()
     return bool(db.session.scalar(select(Job.cancel_requested).where(Job.id == job_id)))

@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+from tests.procs import child_pids, is_running
+
 CHILD = """
 import sys
 from sora_app.pipeline.ffmpeg import run_ffmpeg
@@ -16,27 +18,6 @@ args = ["-f", "lavfi", "-i", "testsrc=size=320x240:rate=25", "-t", "600", "-c:v"
         "-preset", "ultrafast", "-y", sys.argv[1]]
 run_ffmpeg(args, 600, lambda f, m: print("progress", flush=True), lambda: False, "orphan test")
 """
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry.name))
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 def test_ffmpeg_is_killed_when_its_parent_process_dies(tmp_path):
@@ -48,11 +29,11 @@ def test_ffmpeg_is_killed_when_its_parent_process_dies(tmp_path):
         text=True,
     )
     assert parent.stdout.readline().strip() == "progress"
-    ffmpeg = _children(parent.pid)
+    ffmpeg = child_pids(parent.pid)
     assert ffmpeg, "ffmpeg should be running as a child"
     os.kill(parent.pid, signal.SIGKILL)
     parent.wait()
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and any(_alive(pid) for pid in ffmpeg):
+    while time.monotonic() < deadline and any(is_running(pid) for pid in ffmpeg):
         time.sleep(0.05)
-    assert not any(_alive(pid) for pid in ffmpeg), "ffmpeg outlived the process that ran it"
+    assert not any(is_running(pid) for pid in ffmpeg), "ffmpeg outlived the process that ran it"

@@ -1,15 +1,15 @@
-"""The compile stage's audio: normalised narration plus an optional generated music bed.
+"""The compile stage's audio: the narration plus an optional generated music bed.
 
-Everything is made by ffmpeg source filters inside the compile run: no downloads, no files.
+The narration WAV arrives already loudness-normalised (see pipeline.loudness), so the graph
+only resamples it; the bed is made by ffmpeg source filters: no downloads, no files.
 """
 
 from __future__ import annotations
 
 import random
 
-LOUDNESS = "loudnorm=I=-16:TP=-1.5:LRA=11"
 MUSIC_GAIN_DB = -27.0
-"""Level of the generated bed; its tones sit ~-13 LUFS raw, so speech stays well on top."""
+"""Level of the generated bed; its tones sit ~-13 LUFS raw, so speech (-16 LUFS) stays on top."""
 CHORDS = ((220.0, 261.63, 329.63), (196.0, 246.94, 293.66), (174.61, 220.0, 261.63))
 """A minor, G major, F major: calm, unobtrusive triads picked by seed."""
 
@@ -30,11 +30,8 @@ def _music_graph(duration: float, seed: int) -> list[str]:
 
 
 def audio_graph(voice_input: int, duration: float, music: bool, seed: int) -> list[str]:
-    """Loudness-normalised narration, with the optional music bed mixed underneath."""
-    voice = (
-        f"[{voice_input}:a]aresample=48000,{LOUDNESS},aresample=48000,"
-        "aformat=sample_fmts=fltp:channel_layouts=stereo"
-    )
+    """The (pre-normalised) narration at 48 kHz stereo, with the optional music bed under it."""
+    voice = f"[{voice_input}:a]aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo"
     if not music:
         return [f"{voice}[aout]"]
     return [

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from sora_app.pipeline import loudness
 from sora_app.pipeline.types import (
     CancelCheck,
     Cancelled,
@@ -250,7 +251,8 @@ def narrate(
             progress(done / total, f"Narrating scene {n + 1} of {len(plan)}")
     out_dir.mkdir(parents=True, exist_ok=True)
     audio_path = out_dir / AUDIO_NAME
-    _write_wav(audio_path, np.concatenate(timeline.pieces), timeline.rate)
+    samples = _normalise(np.concatenate(timeline.pieces), timeline.rate)
+    _write_wav(audio_path, samples, timeline.rate)
     duration = timeline.samples / timeline.rate
     log.info(
         "narration done voice=%s engine=%s scenes=%d sentences=%d cues=%d duration=%.2f "
@@ -265,6 +267,18 @@ def narrate(
         scene_spans=timeline.scene_spans(),
         voice_id=voice_id,
     )
+
+
+def _normalise(samples: np.ndarray, rate: int) -> np.ndarray:
+    """Bring the whole narration to the target loudness here, so compile needs no loudnorm."""
+    began = time.perf_counter()
+    level = samples.astype(np.float64) / 32768
+    out = loudness.normalize(level, rate)
+    log.info(
+        "narration loudness normalised target=%.1f LUFS ceiling=%.1f dBTP ms=%d",
+        loudness.TARGET_LUFS, loudness.PEAK_DBFS, (time.perf_counter() - began) * 1000,
+    )  # fmt: skip
+    return np.clip(np.round(out * 32768), -32768, 32767).astype(np.int16)
 
 
 def _write_wav(path: Path, samples: np.ndarray, rate: int) -> None:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import itertools
+import math
+import re
+import subprocess
 import wave
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -10,6 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from sora_app.pipeline import loudness, narration
+from sora_app.pipeline.ffmpeg import ffmpeg_exe
 from sora_app.pipeline.narration import (
     AUDIO_NAME,
     MAX_CUE_CHARS,
@@ -254,3 +259,92 @@ def test_split_cue_text_respects_limits_and_keeps_words() -> None:
     assert split_cue_text("Short and sweet.") == ["Short and sweet."]
     long_word = "x" * 60
     assert split_cue_text(f"{long_word} is long") == [long_word, "is long"]
+
+
+def _ebur128(path: Path) -> tuple[float, float]:
+    """(integrated LUFS, true peak dBFS) by ffmpeg's own BS.1770 meter: an independent check."""
+    cmd = [ffmpeg_exe(), "-nostats", "-hide_banner", "-i", str(path)]
+    cmd += ["-af", "ebur128=peak=true", "-f", "null", "-"]
+    err = subprocess.run(cmd, capture_output=True, text=True, check=True).stderr
+    summary = err[err.rindex("Summary:") :]
+    lufs = re.search(r"I:\s+(-?[\d.]+) LUFS", summary)
+    peak = re.search(r"Peak:\s+(-?[\d.]+) dBFS", summary)
+    assert lufs and peak, summary
+    return float(lufs.group(1)), float(peak.group(1))
+
+
+def _speech_like(seconds: float, rate: int, level: float, seed: int = 0) -> np.ndarray:
+    """Voiced syllables (harmonics of a wobbling ~120 Hz pitch), hiss bursts and pauses."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * rate)) / rate
+    f0 = 120 + 15 * np.sin(2 * np.pi * 0.7 * t)
+    phase = 2 * np.pi * np.cumsum(f0) / rate
+    voiced = sum(np.sin(k * phase) / k for k in range(1, 12))
+    syllables = np.clip(np.sin(2 * np.pi * 4 * t), 0, None) ** 2
+    words = (np.sin(2 * np.pi * 0.5 * t) > -0.3).astype(float)  # a pause every 2 s
+    hiss = rng.normal(size=t.size) * (np.sin(2 * np.pi * 1.3 * t) > 0.8)
+    sig = (voiced * syllables + 0.3 * hiss) * words
+    return level * sig / np.abs(sig).max()
+
+
+@pytest.mark.parametrize("rate", [22050, 48000])
+def test_loudness_meter_matches_bs1770_reference_tone(rate: int) -> None:
+    t = np.arange(5 * rate) / rate
+    # BS.1770: a 997 Hz sine of amplitude A in one channel reads 20 log10(A) - 3.01 LUFS.
+    for amp in (1.0, 0.1):
+        got = loudness.integrated_loudness(amp * np.sin(2 * np.pi * 997 * t), rate)
+        assert got == pytest.approx(20 * math.log10(amp) - 3.01, abs=0.1)
+    assert loudness.integrated_loudness(np.zeros(rate), rate) == -math.inf
+    # Blocks 10 LU below the rest are gated out: a quiet tail does not drag the reading down.
+    loud_then_quiet = np.concatenate([0.5 * np.sin(2 * np.pi * 997 * t), 0.01 * t[: 2 * rate]])
+    assert loudness.integrated_loudness(loud_then_quiet, rate) == pytest.approx(-9.03, abs=0.2)
+
+
+@pytest.mark.parametrize("level", [0.02, 0.3, 1.0])
+def test_normalize_reaches_target_with_peaks_under_ceiling(level: float, tmp_path: Path) -> None:
+    rate = 22050
+    x = _speech_like(12.0, rate, level)
+    out = loudness.normalize(x, rate)
+    assert len(out) == len(x)
+    assert loudness.integrated_loudness(out, rate) == pytest.approx(loudness.TARGET_LUFS, abs=0.5)
+    assert 20 * math.log10(loudness.true_peak(out)) <= loudness.PEAK_DBFS + 0.1
+    assert np.abs(out).max() < 1.0
+    path = tmp_path / "speech.wav"
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(rate)
+        wav.writeframes(np.round(out * 32767).astype("<i2").tobytes())
+    lufs, peak = _ebur128(path)
+    assert lufs == pytest.approx(loudness.TARGET_LUFS, abs=1.0)
+    assert peak < 0.0
+
+
+def test_normalize_leaves_silence_alone() -> None:
+    assert not loudness.normalize(np.zeros(1000), 22050).any()
+    assert loudness.normalize(np.zeros(0), 22050).size == 0
+
+
+@pytest.mark.parametrize("gain", [0.03, 4.0])
+def test_narration_is_loudness_normalised_for_quiet_and_loud_voices(
+    gain: float, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A whisper-quiet or a clipping-loud engine both come out at about -16 LUFS."""
+
+    def speaker(_voice):
+        def speak(text: str) -> tuple[np.ndarray, int]:
+            audio, rate = espeak.synthesize(text, "en-us+m3")
+            scaled = np.clip(audio.astype(np.float64) * gain, -32768, 32767)
+            return scaled.astype(np.int16), rate
+
+        return speak
+
+    monkeypatch.setattr(narration, "_speaker", speaker)
+    raw = espeak.synthesize("Then the fog rolled in.", "en-us+m3")[0].astype(np.float64) * gain
+    assert np.abs(raw).max() < 2000 if gain < 1 else np.abs(raw).max() > 32767
+    result = narrate(_script(), "espeak_male", tmp_path, lambda f, m: None)
+    samples, _, _ = _read_wav(result.audio_path)
+    lufs, peak = _ebur128(result.audio_path)
+    assert lufs == pytest.approx(loudness.TARGET_LUFS, abs=2.0)
+    assert peak < 0.0
+    assert np.abs(samples.astype(np.int32)).max() < 32767

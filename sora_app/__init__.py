@@ -17,6 +17,7 @@ from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from .auth import init_auth
 from .config import load_settings
 from .errors import register_error_handlers
 from .extensions import cors, db
@@ -65,6 +66,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 def _init_extensions(app: Flask) -> None:
     db.init_app(app)
+    init_auth(app)
     origins = list(app.config["CORS_ORIGINS"])
     cors.init_app(
         app,
@@ -76,9 +78,9 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from .api import catalog, generate, health, media, uploads
+    from .api import auth, catalog, generate, health, media, uploads
 
-    for module in (generate, media, health, catalog, uploads):
+    for module in (generate, media, health, catalog, uploads, auth):
         app.register_blueprint(module.bp)
 
 

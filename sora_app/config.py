@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, fields
+from datetime import timedelta
 from pathlib import Path
 from typing import TypeVar
 
@@ -72,10 +73,25 @@ class Settings:
     JOB_MAX_ATTEMPTS: int
     MAX_CONTENT_LENGTH: int
     MAX_UPLOAD_BYTES: int
+    AUTH_MODE: str
+    JWT_SECRET_KEY: str
+    JWT_ACCESS_TOKEN_EXPIRES: timedelta
+    JWT_REFRESH_TOKEN_EXPIRES: timedelta
+    MEDIA_TOKEN_SECONDS: int
     HEALTH_MIN_FREE_MB: int
 
     def as_flask_config(self) -> dict:
         return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+AUTH_MODES = ("open", "required")
+
+
+def _auth_mode() -> str:
+    mode = _env("SORA_AUTH_MODE", "open").lower()
+    if mode not in AUTH_MODES:
+        raise ConfigError(f"SORA_AUTH_MODE must be one of {', '.join(AUTH_MODES)}, got {mode!r}")
+    return mode
 
 
 def load_settings() -> Settings:
@@ -86,7 +102,7 @@ def load_settings() -> Settings:
     if not secret:
         if env == "production":
             raise ConfigError("SORA_SECRET_KEY must be set when SORA_ENV=production")
-        secret = "dev-only-not-secret"
+        secret = "dev-only-secret-not-for-production-use-0000"
     default_db = f"sqlite:///{instance / 'sora_app.sqlite'}"
     origins = tuple(o.strip() for o in _env("SORA_CORS_ORIGINS", "*").split(",") if o.strip())
     return Settings(
@@ -106,6 +122,15 @@ def load_settings() -> Settings:
         JOB_MAX_ATTEMPTS=_env_int("SORA_JOB_MAX_ATTEMPTS", 3, minimum=1),
         MAX_CONTENT_LENGTH=_env_int("SORA_MAX_REQUEST_BYTES", 1_000_000, minimum=1024),
         MAX_UPLOAD_BYTES=_env_int("SORA_MAX_UPLOAD_BYTES", 25_000_000, minimum=1024),
+        AUTH_MODE=_auth_mode(),
+        JWT_SECRET_KEY=secret,
+        JWT_ACCESS_TOKEN_EXPIRES=timedelta(
+            minutes=_env_int("SORA_ACCESS_TOKEN_MINUTES", 15, minimum=1)
+        ),
+        JWT_REFRESH_TOKEN_EXPIRES=timedelta(
+            days=_env_int("SORA_REFRESH_TOKEN_DAYS", 30, minimum=1)
+        ),
+        MEDIA_TOKEN_SECONDS=_env_int("SORA_MEDIA_TOKEN_SECONDS", 3600, minimum=10),
         HEALTH_MIN_FREE_MB=_env_int("SORA_HEALTH_MIN_FREE_MB", 500),
     )
 

@@ -1,6 +1,7 @@
 """Bare extension instances, bound to the app in create_app (no import cycles)."""
 
 from flask_cors import CORS
+from flask_jwt_extended import JWTManager
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy.orm import DeclarativeBase
 
@@ -11,3 +12,4 @@ class Base(DeclarativeBase):
 
 db = SQLAlchemy(model_class=Base)
 cors = CORS()
+jwt = JWTManager()

@@ -45,6 +45,40 @@ def new_job_id() -> str:
     return uuid.uuid4().hex
 
 
+LOCAL_USER_ID = "local"
+"""Owner of every request without a token in AUTH_MODE=open (the single-user local box)."""
+
+
+class User(db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True, default=new_job_id)
+    username: Mapped[str] = mapped_column(String(40), unique=True)
+    email: Mapped[str | None] = mapped_column(String(254), unique=True, nullable=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "username": self.username,
+            "email": self.email,
+            "created_at": _iso(self.created_at),
+        }
+
+
+class RevokedToken(db.Model):
+    """Blocklist of logged-out tokens (by jti); rows can go once the token would expire."""
+
+    __tablename__ = "revoked_tokens"
+
+    jti: Mapped[str] = mapped_column(String(64), primary_key=True)
+    token_type: Mapped[str] = mapped_column(String(16))
+    user_id: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class Job(db.Model):
     __tablename__ = "jobs"
     __table_args__ = (

@@ -48,6 +48,13 @@ def app_config(tmp: Path) -> dict:
     }
 
 
+def local_uploads(app) -> Path:
+    """The uploads folder of the local user (requests without a token in AUTH_MODE=open)."""
+    folder = Path(app.config["UPLOADS_DIR"]) / "local"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 def server_env(tmp: Path, port: int, **extra: str) -> dict[str, str]:
     """Environment for a real server process with the same folders as app_config(tmp)."""
     instance = tmp / "instance"

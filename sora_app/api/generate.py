@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, request
 
+from ..auth import current_owner
 from ..errors import APIError
 from ..jobs import store
 from ..jobs.executors import get_executor
 from ..jobs.runner import notify_cancel
-from ..jobs.spec import JobSpec, resolve_upload
+from ..jobs.spec import JobSpec, resolve_upload, user_uploads_dir
 from ..models import Job, JobStatus
 from .validation import json_body, parse
 
@@ -19,7 +20,7 @@ RETRY_AFTER_SECONDS = 30
 
 def _check_uploads(spec: JobSpec) -> None:
     """manual_image_paths may only name files inside the uploads folder."""
-    uploads = current_app.config["UPLOADS_DIR"]
+    uploads = user_uploads_dir(current_app.config["UPLOADS_DIR"], current_owner())
     for index, name in enumerate(spec.manual_image_paths):
         try:
             resolve_upload(name, uploads)
@@ -45,7 +46,7 @@ def generate_video():
     spec = parse(JobSpec, json_body()).with_seed()
     _check_uploads(spec)
     _check_queue_room()
-    job = store.create_job(spec.model_dump(mode="json"))
+    job = store.create_job(spec.model_dump(mode="json"), owner_id=current_owner())
     executor = get_executor(current_app)
     if executor is not None:
         executor.wake()
@@ -60,8 +61,9 @@ def _progress_of(job: Job) -> dict:
 
 
 def _job_or_404(job_id: str) -> Job:
+    """Another user's job is as invisible as one that doesn't exist."""
     job = store.get_job(job_id) if len(job_id) <= 64 else None
-    if job is None:
+    if job is None or job.owner_id != current_owner():
         raise APIError(404, "JOB_NOT_FOUND", f"No job with id {job_id[:64]!r}.", field="job_id")
     return job
 
@@ -71,7 +73,7 @@ def get_progress():
     job_id = request.args.get("job_id")
     if job_id:
         return _progress_of(_job_or_404(job_id))
-    job = store.latest_job()
+    job = store.latest_job(current_owner())
     if job is None:
         return {"status": "idle", "progress": 0}
     return _progress_of(job)

@@ -8,8 +8,9 @@ from pathlib import Path
 from flask import Blueprint, current_app, request
 from PIL import Image, UnidentifiedImageError
 
+from ..auth import current_owner
 from ..errors import APIError
-from ..jobs.spec import UPLOAD_SUFFIXES
+from ..jobs.spec import UPLOAD_SUFFIXES, user_uploads_dir
 
 bp = Blueprint("uploads", __name__, url_prefix="/api")
 
@@ -32,6 +33,12 @@ def _check_image(path: Path) -> tuple[str, int, int]:
     return fmt, width, height
 
 
+def _my_uploads() -> Path:
+    folder = user_uploads_dir(current_app.config["UPLOADS_DIR"], current_owner())
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 @bp.post("/uploads")
 def create_upload():
     request.max_content_length = int(current_app.config["MAX_UPLOAD_BYTES"])
@@ -40,7 +47,7 @@ def create_upload():
         raise APIError(
             400, "VALIDATION_ERROR", "Send the image as multipart form field 'file'.", field="file"
         )
-    uploads: Path = current_app.config["UPLOADS_DIR"]
+    uploads = _my_uploads()
     staging = uploads / f".{uuid.uuid4().hex}.part"
     try:
         file.save(staging)
@@ -55,7 +62,7 @@ def create_upload():
 
 @bp.get("/uploads")
 def list_uploads():
-    uploads: Path = current_app.config["UPLOADS_DIR"]
+    uploads = _my_uploads()
     files = sorted(
         (p for p in uploads.iterdir() if p.is_file() and p.suffix in UPLOAD_SUFFIXES),
         key=lambda p: p.stat().st_mtime,

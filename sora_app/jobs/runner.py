@@ -20,7 +20,7 @@ from ..models import STAGES
 from ..pipeline.types import Cancelled, StageError
 from . import store
 from .progress import STAGE_RANGES, ProgressReporter
-from .spec import JobSpec
+from .spec import JobSpec, user_uploads_dir
 from .stages import STAGE_FUNCTIONS, StageContext
 
 log = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ def _run_stages(app: Flask, job_id: str, owner: str, flags: _Flags) -> None:
         spec=spec,
         work_dir=work_dir,
         videos_dir=Path(app.config["VIDEOS_DIR"]),
-        uploads_dir=Path(app.config["UPLOADS_DIR"]),
+        uploads_dir=user_uploads_dir(Path(app.config["UPLOADS_DIR"]), job.owner_id),
         created_at=job.created_at,
         log=reporter.log,
         should_cancel=flags.should_stop,

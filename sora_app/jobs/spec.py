@@ -139,6 +139,11 @@ class JobSpec(BaseModel):
         )
 
 
+def user_uploads_dir(uploads_root: Path, owner_id: str) -> Path:
+    """Each user's uploads live in their own folder; nobody can name another's files."""
+    return uploads_root / owner_id
+
+
 def resolve_upload(name: str, uploads_dir: Path) -> Path:
     """Map a client-given upload name to a file inside uploads_dir, or raise ValueError.
 

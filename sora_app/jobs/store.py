@@ -12,10 +12,10 @@ import logging
 import time
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 
 from ..extensions import db
-from ..models import Job, JobStatus, utcnow
+from ..models import LOCAL_USER_ID, Job, JobStatus, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ def _write(stmt) -> int:
 
 
 def create_job(
-    request: dict[str, Any], *, engine: str = "local", owner_id: str | None = None
+    request: dict[str, Any], *, engine: str = "local", owner_id: str = LOCAL_USER_ID
 ) -> Job:
     """Insert and commit before answering: a job that got a 2xx is never lost."""
     job = Job(request_json=json.dumps(request), engine=engine, owner_id=owner_id)
@@ -53,6 +53,13 @@ def latest_job(owner_id: str | None = None) -> Job | None:
     if owner_id is not None:
         query = query.where(Job.owner_id == owner_id)
     return db.session.scalars(query).first()
+
+
+def find_by_media(filename: str) -> Job | None:
+    """The job that produced a video or thumbnail file, to check who may download it."""
+    db.session.rollback()
+    query = select(Job).where(or_(Job.video_path == filename, Job.thumbnail_path == filename))
+    return db.session.scalars(query.limit(1)).first()
 
 
 def count_by_status(status: JobStatus) -> int:

@@ -7,7 +7,9 @@ import subprocess
 import imageio_ffmpeg
 import pytest
 
+from sora_app.extensions import db
 from sora_app.jobs import store
+from sora_app.models import Job
 
 ORIGIN = "http://localhost:5173"
 
@@ -23,7 +25,18 @@ def sample_video(app) -> str:
          "-movflags", "+faststart", str(out)],
         check=True,
     )  # fmt: skip
+    publish(app, name, name.replace(".mp4", ".jpg"))
     return name
+
+
+def publish(app, video: str, thumbnail: str | None = None, owner: str = "local") -> str:
+    """Record a completed job that owns these files, as the runner does."""
+    with app.app_context():
+        job = Job(request_json="{}", owner_id=owner, status="completed", progress=100.0)
+        job.video_path, job.thumbnail_path, job.video_duration = video, thumbnail, 1.0
+        db.session.add(job)
+        db.session.commit()
+        return job.id
 
 
 def test_progress_before_any_job_is_idle(client):
@@ -133,9 +146,11 @@ def test_if_range_and_conditional_get(client, sample_video):
         "video.txt",
         "missing.mp4",
         "..",
+        "orphan.mp4",
     ],
 )
-def test_no_path_escapes_videos(client, name):
+def test_no_path_escapes_videos(client, app, name):
+    (app.config["VIDEOS_DIR"] / "orphan.mp4").write_bytes(b"no job owns this file")
     response = client.get(f"/api/video/{name}")
     assert response.status_code == 404
     assert response.get_json()["error"] in ("VIDEO_NOT_FOUND", "NOT_FOUND")
@@ -143,6 +158,7 @@ def test_no_path_escapes_videos(client, name):
 
 def test_thumbnail_is_served_as_jpeg(client, app):
     (app.config["VIDEOS_DIR"] / "video_a.jpg").write_bytes(b"\xff\xd8\xff\xe0jpeg")
+    publish(app, "video_a.mp4", "video_a.jpg")
     response = client.get("/api/video/video_a.jpg")
     assert response.status_code == 200 and response.mimetype == "image/jpeg"
 

@@ -6,7 +6,7 @@ import io
 
 from PIL import Image
 
-from tests.conftest import FAST_JOB, wait_for_job
+from tests.conftest import FAST_JOB, local_uploads, wait_for_job
 
 
 def png_bytes(size=(64, 32), color=(200, 30, 30)) -> bytes:
@@ -27,7 +27,7 @@ def test_upload_stores_a_checked_image_under_a_server_chosen_name(client, app):
     body = response.get_json()
     assert body["path"].endswith(".png") and "/" not in body["path"] and "evil" not in body["path"]
     assert (body["width"], body["height"]) == (64, 32)
-    assert (app.config["UPLOADS_DIR"] / body["path"]).is_file()
+    assert (local_uploads(app) / body["path"]).is_file()
     listed = client.get("/api/uploads").get_json()["uploads"]
     assert [u["path"] for u in listed] == [body["path"]]
 
@@ -35,7 +35,7 @@ def test_upload_stores_a_checked_image_under_a_server_chosen_name(client, app):
 def test_not_an_image_is_a_400_and_leaves_nothing(client, app):
     response = upload(client, b"#!/bin/sh\necho hi\n", name="x.png")
     assert response.status_code == 400 and response.get_json()["error"] == "INVALID_IMAGE"
-    assert list(app.config["UPLOADS_DIR"].iterdir()) == []
+    assert list(local_uploads(app).iterdir()) == []
 
 
 def test_missing_file_field_is_a_400(client):

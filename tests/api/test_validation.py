@@ -8,6 +8,7 @@ import pytest
 
 from sora_app.extensions import db
 from sora_app.models import Job
+from tests.conftest import local_uploads
 
 VALID = {"topic": "The Vanishing Lighthouse"}
 
@@ -111,13 +112,13 @@ def test_manual_paths_never_leave_uploads(client, path):
 def test_symlink_out_of_uploads_is_refused(client, app, tmp_path):
     outside = tmp_path / "secret.png"
     outside.write_bytes(b"\x89PNG secret")
-    os.symlink(outside, app.config["UPLOADS_DIR"] / "link.png")
+    os.symlink(outside, local_uploads(app) / "link.png")
     body = {**VALID, "image_mode": "manual_only", "manual_image_paths": ["link.png"]}
     assert_bad(post(client, body), "manual_image_paths[0]", "inside the uploads folder")
 
 
 def test_uploaded_file_is_accepted(client, app):
-    (app.config["UPLOADS_DIR"] / "beach.png").write_bytes(b"\x89PNG")
+    (local_uploads(app) / "beach.png").write_bytes(b"\x89PNG")
     body = {**VALID, "image_mode": "mixed", "manual_image_paths": ["uploads/beach.png"]}
     assert post(client, body).status_code == 202
 

@@ -6,7 +6,7 @@ from PIL import Image
 
 from sora_app.jobs import store
 from sora_app.pipeline.probe import probe
-from tests.conftest import FAST_JOB, wait_for_job
+from tests.conftest import FAST_JOB, local_uploads, wait_for_job
 
 
 def get_json(client):
@@ -40,7 +40,7 @@ def test_job_renders_a_real_video_with_monotonic_progress(running_app):
 def test_a_failing_stage_fails_the_job_with_its_reason(running_app):
     """An uploaded 'image' that is not an image fails the images stage, not the server."""
     client = running_app.test_client()
-    (running_app.config["UPLOADS_DIR"] / "broken.png").write_bytes(b"definitely not a png")
+    (local_uploads(running_app) / "broken.png").write_bytes(b"definitely not a png")
     job = {**FAST_JOB, "image_mode": "manual_only", "manual_image_paths": ["broken.png"]}
     job_id = client.post("/api/generate-video", json=job).get_json()["job_id"]
     body = wait_for_job(get_json(client), job_id)

@@ -1,0 +1,154 @@
+"""Accounts: password hashing, tokens, and who owns the current request.
+
+AUTH_MODE=open (a local box): a request without a token belongs to the local user, so the
+Vite app and curl work unchanged; a token, when sent, must be valid. AUTH_MODE=required:
+every /api route except auth, health and docs needs a valid access token.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from flask import Flask, current_app, g, request
+from flask_jwt_extended import (
+    create_access_token,
+    decode_token,
+    get_jwt,
+    get_jwt_identity,
+    verify_jwt_in_request,
+)
+from jwt import PyJWTError
+from sqlalchemy import or_, select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .errors import APIError, error_response
+from .extensions import db, jwt
+from .models import LOCAL_USER_ID, RevokedToken, User
+
+PUBLIC_PREFIXES = ("/api/auth/", "/api/docs")
+MEDIA_TOKEN_ENDPOINTS = frozenset({"media.get_video"})
+"""Views a browser opens without headers (<video src>), which accept ?token=<media token>."""
+MEDIA_PURPOSE = "media"
+_DUMMY_HASH = generate_password_hash("not-a-real-password")
+"""Checked when the user does not exist, so a wrong name costs as long as a wrong password."""
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password)  # scrypt: deliberately slow
+
+
+def create_user(username: str, email: str | None, password: str) -> User:
+    clash = db.session.scalar(
+        select(User).where(or_(User.username == username, User.email == (email or username)))
+    )
+    if clash is not None or username == LOCAL_USER_ID:
+        raise APIError(409, "USER_EXISTS", "That username or email is already registered.")
+    user = User(username=username, email=email, password_hash=hash_password(password))
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def authenticate(login: str, password: str) -> User:
+    """The same answer for an unknown user and a wrong password."""
+    user = db.session.scalar(select(User).where(or_(User.username == login, User.email == login)))
+    if not check_password_hash(user.password_hash if user else _DUMMY_HASH, password) or not user:
+        raise APIError(401, "INVALID_CREDENTIALS", "The username or password is incorrect.")
+    return user
+
+
+def revoke(token: dict[str, Any]) -> None:
+    if db.session.get(RevokedToken, token["jti"]) is None:
+        db.session.add(
+            RevokedToken(
+                jti=token["jti"],
+                token_type=token["type"],
+                user_id=str(token["sub"]),
+                expires_at=datetime.fromtimestamp(token["exp"], UTC),
+            )
+        )
+        db.session.commit()
+
+
+def media_token(user_id: str) -> tuple[str, int]:
+    """A token only good in media URLs, so the long-lived access token never sits in a URL."""
+    seconds = int(current_app.config["MEDIA_TOKEN_SECONDS"])
+    token = create_access_token(
+        identity=user_id,
+        additional_claims={"purpose": MEDIA_PURPOSE},
+        expires_delta=timedelta(seconds=seconds),
+    )
+    return token, seconds
+
+
+def current_owner() -> str:
+    """The user id the current request acts for (set by the guard below)."""
+    return g.get("owner_id", LOCAL_USER_ID)
+
+
+def _owner_from_media_token(raw: str) -> str:
+    try:
+        claims = decode_token(raw)
+    except PyJWTError:
+        raise APIError(401, "TOKEN_INVALID", "The media token is invalid or expired.") from None
+    if claims.get("purpose") != MEDIA_PURPOSE:
+        raise APIError(401, "TOKEN_INVALID", "Only media tokens may be sent in a URL.")
+    return str(claims["sub"])
+
+
+def _guard() -> None:
+    """Resolve the request's owner before any /api view runs."""
+    path = request.path
+    if (
+        request.method == "OPTIONS"
+        or not path.startswith("/api/")
+        or path.startswith(PUBLIC_PREFIXES)
+    ):
+        return
+    if request.endpoint in MEDIA_TOKEN_ENDPOINTS and "token" in request.args:
+        g.owner_id = _owner_from_media_token(request.args["token"])
+        return
+    optional = current_app.config["AUTH_MODE"] == "open"
+    verify_jwt_in_request(optional=optional)
+    identity = get_jwt_identity()
+    if identity is not None and get_jwt().get("purpose"):
+        raise APIError(401, "TOKEN_INVALID", "A media token only works in media URLs.")
+    g.owner_id = str(identity) if identity is not None else LOCAL_USER_ID
+
+
+def _jwt_error(code: str, message: str, status: int = 401):
+    return error_response(status, code, message)
+
+
+def init_auth(app: Flask) -> None:
+    jwt.init_app(app)
+    app.before_request(_guard)
+
+    @jwt.token_in_blocklist_loader
+    def is_revoked(_header: dict, payload: dict) -> bool:
+        return db.session.get(RevokedToken, payload["jti"]) is not None
+
+    @jwt.expired_token_loader
+    def expired(_header: dict, _payload: dict):
+        return _jwt_error("TOKEN_EXPIRED", "The token has expired; refresh it and retry.")
+
+    @jwt.invalid_token_loader
+    def invalid(reason: str):
+        return _jwt_error("TOKEN_INVALID", f"The token is invalid: {reason}.")
+
+    @jwt.unauthorized_loader
+    def missing(reason: str):
+        return _jwt_error("AUTH_REQUIRED", f"Log in first: {reason}.")
+
+    @jwt.revoked_token_loader
+    def revoked(_header: dict, _payload: dict):
+        return _jwt_error("TOKEN_REVOKED", "The token has been revoked (logged out).")
+
+    @jwt.needs_fresh_token_loader
+    def not_fresh(_header: dict, _payload: dict):
+        return _jwt_error("TOKEN_NOT_FRESH", "Log in again to do this.")
+
+    @jwt.user_lookup_error_loader
+    def no_user(_header: dict, _payload: dict):
+        return _jwt_error("USER_NOT_FOUND", "The token's user no longer exists.")

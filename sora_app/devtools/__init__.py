@@ -1,0 +1,1 @@
+"""Developer tools that never run in production: fake upstream servers for tests and demos."""

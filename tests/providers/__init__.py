@@ -1,0 +1,1 @@
+"""Tests for the upstream HTTP client and the fake upstream servers."""

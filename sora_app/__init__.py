@@ -18,7 +18,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from .auth import init_auth
-from .config import load_settings
+from .config import check_leases, load_settings
 from .errors import register_error_handlers
 from .extensions import cors, db
 
@@ -40,6 +40,7 @@ def _configure(app: Flask, test_config: dict[str, Any] | None) -> None:
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True}
     if test_config:
         app.config.update(test_config)
+    check_leases(app.config["JOB_LEASE_SECONDS"], app.config["JOB_HEARTBEAT_SECONDS"])
     for key in ("INSTANCE_DIR", "VIDEOS_DIR", "UPLOADS_DIR", "WORK_DIR"):
         app.config[key] = Path(app.config[key]).resolve()
     app.instance_path = str(app.config["INSTANCE_DIR"])

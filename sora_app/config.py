@@ -36,8 +36,11 @@ def _env_number(name: str, default: Number, minimum: Number) -> Number:
     return value
 
 
-def _env_int(name: str, default: int, minimum: int = 0) -> int:
-    return _env_number(name, default, minimum)
+def _env_int(name: str, default: int, minimum: int = 0, maximum: int | None = None) -> int:
+    value = _env_number(name, default, minimum)
+    if maximum is not None and value > maximum:
+        raise ConfigError(f"{name} must be at most {maximum}, got {value}")
+    return value
 
 
 def _env_float(name: str, default: float, minimum: float = 0.0) -> float:
@@ -105,7 +108,7 @@ def load_settings() -> Settings:
         secret = "dev-only-secret-not-for-production-use-0000"
     default_db = f"sqlite:///{instance / 'sora_app.sqlite'}"
     origins = tuple(o.strip() for o in _env("SORA_CORS_ORIGINS", "*").split(",") if o.strip())
-    return Settings(
+    settings = Settings(
         ENV=env,
         SECRET_KEY=secret,
         SQLALCHEMY_DATABASE_URI=_env("SORA_DATABASE_URL", default_db),
@@ -133,6 +136,17 @@ def load_settings() -> Settings:
         MEDIA_TOKEN_SECONDS=_env_int("SORA_MEDIA_TOKEN_SECONDS", 3600, minimum=10),
         HEALTH_MIN_FREE_MB=_env_int("SORA_HEALTH_MIN_FREE_MB", 500),
     )
+    check_leases(settings.JOB_LEASE_SECONDS, settings.JOB_HEARTBEAT_SECONDS)
+    return settings
+
+
+def check_leases(lease: float, heartbeat: float) -> None:
+    """A lease must survive a few missed heartbeats, or live jobs get re-queued and run twice."""
+    if heartbeat * 3 > lease:
+        raise ConfigError(
+            f"SORA_JOB_LEASE_SECONDS ({lease:g}) must be at least 3x "
+            f"SORA_JOB_HEARTBEAT_SECONDS ({heartbeat:g})"
+        )
 
 
 @dataclass(frozen=True)
@@ -149,7 +163,7 @@ class ServerSettings:
 def load_server_settings() -> ServerSettings:
     return ServerSettings(
         host=_env("SORA_HOST", "127.0.0.1"),
-        port=_env_int("SORA_PORT", 5000, minimum=1),
+        port=_env_int("SORA_PORT", 5000, minimum=1, maximum=65535),
         workers=_env_int("SORA_WEB_WORKERS", 2, minimum=1),
         threads=_env_int("SORA_WEB_THREADS", 8, minimum=1),
         timeout=_env_int("SORA_WEB_TIMEOUT", 120, minimum=1),

@@ -14,6 +14,9 @@ from ..jobs.spec import UPLOAD_SUFFIXES, user_uploads_dir
 
 bp = Blueprint("uploads", __name__, url_prefix="/api")
 
+MAX_PIXELS = 40_000_000
+"""Larger images would cost hundreds of MB to decode in the images stage."""
+
 FORMAT_SUFFIX = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp"}
 """What Pillow says the bytes are decides the stored suffix, not the client's file name."""
 
@@ -23,10 +26,17 @@ def _check_image(path: Path) -> tuple[str, int, int]:
         with Image.open(path) as img:
             img.verify()
             fmt, (width, height) = img.format or "", img.size
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError):
         raise APIError(
             400, "INVALID_IMAGE", "The file is not a readable image.", field="file"
         ) from None
+    if width * height > MAX_PIXELS:
+        raise APIError(
+            400,
+            "INVALID_IMAGE",
+            f"The image is {width}x{height}; at most {MAX_PIXELS // 1_000_000} megapixels.",
+            field="file",
+        )
     if fmt not in FORMAT_SUFFIX:
         allowed = ", ".join(sorted(UPLOAD_SUFFIXES))
         raise APIError(400, "INVALID_IMAGE", f"Images must be {allowed}.", field="file")

@@ -14,7 +14,10 @@ M = TypeVar("M", bound=BaseModel)
 
 def json_body() -> dict[str, Any]:
     """The request's JSON object; curl users who forget the Content-Type are still understood."""
-    body = request.get_json(force=True, silent=True)
+    try:
+        body = request.get_json(force=True, silent=True)
+    except RecursionError:  # absurdly deep nesting is bad input, not a server fault
+        body = None
     if not isinstance(body, dict):
         raise APIError(400, "INVALID_JSON", "The request body must be a JSON object.")
     return body

@@ -157,10 +157,15 @@ def resolve_upload(name: str, uploads_dir: Path) -> Path:
         raise ValueError("must be a file name inside the uploads folder, not a path")
     if relative.suffix.lower() not in UPLOAD_SUFFIXES:
         raise ValueError(f"must be an image ({', '.join(sorted(UPLOAD_SUFFIXES))})")
-    root = uploads_dir.resolve()
-    candidate = (root / relative).resolve()
-    if not candidate.is_relative_to(root):
+    try:
+        root = uploads_dir.resolve()
+        candidate = (root / relative).resolve()
+        inside = candidate.is_relative_to(root)
+        exists = inside and candidate.is_file()
+    except OSError:  # e.g. a name longer than the filesystem allows
+        raise ValueError("must be the name of an uploaded file") from None
+    if not inside:
         raise ValueError("must be a file name inside the uploads folder, not a path")
-    if not candidate.is_file():
+    if not exists:
         raise ValueError(f"no uploaded file named {relative.as_posix()!r}")
     return candidate

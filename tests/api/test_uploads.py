@@ -59,3 +59,26 @@ def test_uploaded_image_is_used_for_manual_scenes(running_app):
     assert scene.size == (1080, 1920)
     red, green, blue = scene.resize((1, 1)).getpixel((0, 0))
     assert red > 200 and green < 40 and blue < 40, "the uploaded red image should fill the scene"
+
+
+def _png_header_claiming(width: int, height: int) -> bytes:
+    """A tiny PNG whose header claims a huge size (a decompression bomb)."""
+    import struct
+    import zlib
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    chunk = b"IHDR" + ihdr
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + struct.pack(">I", len(ihdr))
+        + chunk
+        + struct.pack(">I", zlib.crc32(chunk))
+    )
+
+
+def test_huge_images_are_refused_before_decoding(client, app):
+    for width in (13_000, 30_000):
+        response = upload(client, _png_header_claiming(width, width))
+        assert response.status_code == 400, response.get_json()
+        assert response.get_json()["error"] == "INVALID_IMAGE"
+    assert list(local_uploads(app).iterdir()) == []

@@ -102,6 +102,7 @@ def test_json_without_content_type_is_understood(client):
         "notes.txt",
         "missing.png",
         "nul\x00.png",
+        "é" * 130 + ".jpg",
     ],
 )
 def test_manual_paths_never_leave_uploads(client, path):
@@ -154,3 +155,9 @@ def test_full_queue_is_429_with_retry_after(client, app):
     assert response.status_code == 429
     assert int(response.headers["Retry-After"]) > 0
     assert response.get_json()["error"] == "QUEUE_FULL"
+
+
+def test_absurdly_deep_json_is_a_400_not_a_500(client):
+    raw = b"[" * 100_000 + b"]" * 100_000
+    response = client.post("/api/generate-video", data=raw, content_type="application/json")
+    assert response.status_code == 400 and response.get_json()["error"] == "INVALID_JSON"

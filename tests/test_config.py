@@ -1,0 +1,36 @@
+"""Settings fail at start-up with one clear sentence, never later."""
+
+from __future__ import annotations
+
+import pytest
+
+from sora_app.config import ConfigError, load_server_settings, load_settings
+
+
+@pytest.mark.parametrize(
+    ("env", "needle"),
+    [
+        ({"SORA_JOB_LEASE_SECONDS": "2", "SORA_JOB_HEARTBEAT_SECONDS": "5"}, "at least 3x"),
+        ({"SORA_JOB_WORKERS": "two"}, "whole number"),
+        ({"SORA_JOB_WORKERS": "0"}, "at least 1"),
+        ({"SORA_AUTH_MODE": "maybe"}, "open, required"),
+        ({"SORA_ENV": "production"}, "SORA_SECRET_KEY"),
+    ],
+)
+def test_bad_settings_are_refused(monkeypatch, env, needle):
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(ConfigError, match=needle):
+        load_settings()
+
+
+def test_port_must_be_a_real_port(monkeypatch):
+    monkeypatch.setenv("SORA_PORT", "70000")
+    with pytest.raises(ConfigError, match="at most 65535"):
+        load_server_settings()
+
+
+def test_production_with_a_secret_starts(monkeypatch):
+    monkeypatch.setenv("SORA_ENV", "production")
+    monkeypatch.setenv("SORA_SECRET_KEY", "x" * 40)
+    assert load_settings().SECRET_KEY == "x" * 40

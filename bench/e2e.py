@@ -49,6 +49,7 @@ def run_job_once(tmp: Path, request: dict) -> tuple[dict, Path, float, float]:
             "UPLOADS_DIR": tmp / "instance" / "uploads",
             "WORK_DIR": tmp / "instance" / "work",
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp / 'instance' / 'bench.sqlite'}",
+            "KEEP_WORK_DIRS": True,  # the floor encode reuses the job's own stills and audio
         }
     )
     with app.app_context():

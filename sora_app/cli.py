@@ -1,9 +1,11 @@
-"""flask commands: `flask --app sora_app init-db`, `... generate TOPIC`."""
+"""flask commands: `flask --app sora_app init-db`, `flask --app sora_app generate TOPIC`."""
 
 from __future__ import annotations
 
 import json
-import time
+import os
+import socket
+import threading
 
 import click
 from flask import Flask
@@ -24,20 +26,28 @@ def register_commands(app: Flask) -> None:
     @click.option("--minutes", default=0.5, show_default=True)
     @click.option("--voice", default="espeak_male", show_default=True)
     def generate(topic: str, scenes: int, minutes: float, voice: str) -> None:
-        """Render one video in this process and print where it went."""
+        """Render one video in this process (only this job, not the server's queue)."""
         from .jobs import store
-        from .jobs.executors import start_executor
+        from .jobs.runner import run_job
         from .jobs.spec import JobSpec
 
         spec = JobSpec(topic=topic, num_scenes=scenes, duration=minutes, voice_id=voice)
-        job = store.create_job(spec.with_seed().model_dump(mode="json"))
-        executor = start_executor(app)
-        while True:
-            current = store.get_job(job.id)
-            click.echo(f"\r{int(current.progress):3d}% {current.substatus[:60]:<60}", nl=False)
-            if current.status in ("completed", "failed", "cancelled"):
-                break
-            time.sleep(0.5)
-        executor.stop()
+        job_id = store.create_job(spec.with_seed().model_dump(mode="json")).id
+        prefix = f"{socket.gethostname()}:{os.getpid()}:"
+        owner = f"{prefix}cli"
+        if not store.claim(job_id, owner, float(app.config["JOB_LEASE_SECONDS"])):
+            raise click.ClickException("a server picked the job up first; follow it there")
+        stopping = threading.Event()
+        worker = threading.Thread(target=run_job, args=(app, job_id, owner, stopping))
+        worker.start()
+        try:
+            while worker.is_alive():
+                job = store.get_job(job_id)
+                click.echo(f"\r{int(job.progress):3d}% {job.substatus[:60]:<60}", nl=False)
+                worker.join(0.5)
+        finally:  # Ctrl-C: stop the job and hand it back to the queue
+            stopping.set()
+            worker.join()
+            store.release_leases(prefix)
         click.echo()
-        click.echo(json.dumps(current.to_progress_dict(), indent=2))
+        click.echo(json.dumps(store.get_job(job_id).to_progress_dict(), indent=2))

@@ -81,6 +81,7 @@ class Settings:
     JWT_ACCESS_TOKEN_EXPIRES: timedelta
     JWT_REFRESH_TOKEN_EXPIRES: timedelta
     MEDIA_TOKEN_SECONDS: int
+    KEEP_WORK_DIRS: bool
     HEALTH_MIN_FREE_MB: int
 
     def as_flask_config(self) -> dict:
@@ -134,6 +135,7 @@ def load_settings() -> Settings:
             days=_env_int("SORA_REFRESH_TOKEN_DAYS", 30, minimum=1)
         ),
         MEDIA_TOKEN_SECONDS=_env_int("SORA_MEDIA_TOKEN_SECONDS", 3600, minimum=10),
+        KEEP_WORK_DIRS=_env_bool("SORA_KEEP_WORK_DIRS", False),
         HEALTH_MIN_FREE_MB=_env_int("SORA_HEALTH_MIN_FREE_MB", 500),
     )
     check_leases(settings.JOB_LEASE_SECONDS, settings.JOB_HEARTBEAT_SECONDS)

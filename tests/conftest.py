@@ -81,7 +81,7 @@ def app(tmp_path: Path):
     yield app
     executor = app.extensions.get("sora_executor")
     if executor is not None:
-        executor.stop()
+        executor.shutdown()
     with app.app_context():
         db.session.remove()
         db.engine.dispose()

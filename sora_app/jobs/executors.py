@@ -12,10 +12,12 @@ import logging
 import os
 import socket
 import threading
+from pathlib import Path
 
 from flask import Flask
 
 from . import store
+from .cleanup import remove_job_files, sweep_orphans
 from .runner import run_job
 
 log = logging.getLogger(__name__)
@@ -34,6 +36,8 @@ class ThreadExecutor:
         self.max_attempts = int(app.config["JOB_MAX_ATTEMPTS"])
         self._wake = threading.Event()
         self._stop = threading.Event()
+        self._stopping_jobs = threading.Event()
+        """Tells running jobs to stop so shutdown can hand them back."""
         self._threads: list[threading.Thread] = []
         self._busy = 0
         self._lock = threading.Lock()
@@ -44,6 +48,7 @@ class ThreadExecutor:
         return f"{socket.gethostname()}:{os.getpid()}:"
 
     def start(self) -> None:
+        self._sweep()
         base = self.owner_prefix.rstrip(":")
         for index in range(self.workers):
             owner = f"{base}:w{index}"
@@ -66,12 +71,24 @@ class ThreadExecutor:
         for thread in self._threads:
             thread.join(timeout)
 
-    def shutdown(self) -> None:
-        """Clean exit (gunicorn worker_exit): stop claiming and re-queue our running jobs now."""
-        self._stop.set()
-        self._wake.set()
+    def shutdown(self, timeout: float = 10.0) -> None:
+        """Clean exit (gunicorn worker_exit): stop our jobs, then re-queue them at once.
+
+        The jobs are asked to stop first (ffmpeg killed, partials removed) and given
+        `timeout` seconds, so no other process resumes a job while this one still works on it.
+        """
+        self._stopping_jobs.set()
+        self.stop(timeout)
         with self.app.app_context():
             store.release_leases(self.owner_prefix)
+
+    def _sweep(self) -> None:
+        """Partial outputs of jobs no process is running (a killed server left them)."""
+        try:
+            with self.app.app_context():
+                sweep_orphans(Path(self.app.config["VIDEOS_DIR"]), store.running_job_ids())
+        except Exception:
+            log.exception("sweep of orphaned partial outputs failed")
 
     @property
     def alive_workers(self) -> int:
@@ -91,12 +108,20 @@ class ThreadExecutor:
             with self._lock:
                 self._busy += 1
             try:
-                run_job(self.app, job_id, owner)
+                run_job(self.app, job_id, owner, stopping=self._stopping_jobs)
             except Exception:
                 log.exception("runner crashed job=%s", job_id)
+                self._fail(job_id, owner)
             finally:
                 with self._lock:
                     self._busy -= 1
+
+    def _fail(self, job_id: str, owner: str) -> None:
+        try:
+            with self.app.app_context():
+                store.fail(job_id, owner, "INTERNAL_ERROR", "The job runner failed unexpectedly.")
+        except Exception:
+            log.exception("could not record the failure job=%s", job_id)
 
     def _claim(self, owner: str) -> str | None:
         try:
@@ -111,7 +136,13 @@ class ThreadExecutor:
         while not self._stop.wait(interval):
             try:
                 with self.app.app_context():
-                    requeued, _ = store.recover_expired(self.max_attempts)
+                    requeued, failed = store.recover_expired(self.max_attempts)
+                for job_id in failed:
+                    remove_job_files(
+                        Path(self.app.config["VIDEOS_DIR"]),
+                        Path(self.app.config["WORK_DIR"]),
+                        job_id,
+                    )
                 if requeued:
                     self.wake()
             except Exception:

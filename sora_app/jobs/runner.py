@@ -7,7 +7,6 @@ no DB transaction is open while media work runs.
 from __future__ import annotations
 
 import logging
-import shutil
 import threading
 import time
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from pydantic import ValidationError
 from ..models import STAGES
 from ..pipeline.types import Cancelled, StageError
 from . import store
+from .cleanup import remove_job_files
 from .progress import STAGE_RANGES, ProgressReporter
 from .spec import JobSpec, user_uploads_dir
 from .stages import STAGE_FUNCTIONS, StageContext
@@ -28,31 +28,16 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class _Flags:
-    """Set by the heartbeat thread, read by stages through should_cancel()."""
+    """Set by the heartbeat thread, the cancel API and shutdown; read via should_cancel()."""
 
     lost: threading.Event
     cancel: threading.Event
     done: threading.Event
+    stopping: threading.Event
+    """The process is shutting down: stop, and let shutdown hand the job back."""
 
     def should_stop(self) -> bool:
-        return self.lost.is_set() or self.cancel.is_set()
-
-
-def run_job(app: Flask, job_id: str, owner: str) -> None:
-    """Entry point for an executor thread (or a Celery task) holding the job's lease."""
-    with app.app_context():
-        flags = _Flags(threading.Event(), threading.Event(), threading.Event())
-        beat = threading.Thread(
-            target=_heartbeat, args=(app, job_id, owner, flags), daemon=True, name="heartbeat"
-        )
-        beat.start()
-        _running[job_id] = flags
-        try:
-            _run_stages(app, job_id, owner, flags)
-        finally:
-            _running.pop(job_id, None)
-            flags.done.set()
-            beat.join(timeout=5)
+        return self.lost.is_set() or self.cancel.is_set() or self.stopping.is_set()
 
 
 CANCEL_POLL_SECONDS = 0.5
@@ -71,6 +56,45 @@ def notify_cancel(job_id: str) -> bool:
     return True
 
 
+def run_job(app: Flask, job_id: str, owner: str, stopping: threading.Event | None = None) -> None:
+    """Entry point for an executor thread (or a Celery task) holding the job's lease."""
+    with app.app_context():
+        flags = _Flags(
+            threading.Event(), threading.Event(), threading.Event(), stopping or threading.Event()
+        )
+        beat = threading.Thread(
+            target=_heartbeat, args=(app, job_id, owner, flags), daemon=True, name="heartbeat"
+        )
+        beat.start()
+        _running[job_id] = flags
+        try:
+            _run_stages(app, job_id, owner, flags)
+        except Exception:
+            # Anything the stages' own handling missed: never leave the job running.
+            log.exception("job crashed job=%s", job_id)
+            _fail(app, job_id, owner, "INTERNAL_ERROR", "The pipeline failed unexpectedly.")
+        finally:
+            _running.pop(job_id, None)
+            flags.done.set()
+            beat.join(timeout=5)
+
+
+def _context(app: Flask, job, spec: JobSpec, flags: _Flags, log_line) -> StageContext:
+    work_dir = Path(app.config["WORK_DIR"]) / job.id
+    work_dir.mkdir(parents=True, exist_ok=True)
+    return StageContext(
+        job_id=job.id,
+        attempt=job.attempts,
+        spec=spec,
+        work_dir=work_dir,
+        videos_dir=Path(app.config["VIDEOS_DIR"]),
+        uploads_dir=user_uploads_dir(Path(app.config["UPLOADS_DIR"]), job.owner_id),
+        created_at=job.created_at,
+        log=log_line,
+        should_cancel=flags.should_stop,
+    )
+
+
 def _run_stages(app: Flask, job_id: str, owner: str, flags: _Flags) -> None:
     job = store.get_job(job_id)
     if job is None:
@@ -79,23 +103,12 @@ def _run_stages(app: Flask, job_id: str, owner: str, flags: _Flags) -> None:
         spec = JobSpec.model_validate(job.request)
     except ValidationError as exc:  # e.g. a voice removed from the catalogue since submission
         reason = exc.errors(include_url=False)[0]["msg"]
-        store.fail(
-            job_id, owner, "INVALID_REQUEST", f"The job's request is no longer valid: {reason}"
+        _fail(
+            app, job_id, owner, "INVALID_REQUEST", f"The job's request is no longer valid: {reason}"
         )
         return
     reporter = ProgressReporter(job_id, owner, job.progress, job.details)
-    work_dir = Path(app.config["WORK_DIR"]) / job_id
-    work_dir.mkdir(parents=True, exist_ok=True)
-    ctx = StageContext(
-        job_id=job_id,
-        spec=spec,
-        work_dir=work_dir,
-        videos_dir=Path(app.config["VIDEOS_DIR"]),
-        uploads_dir=user_uploads_dir(Path(app.config["UPLOADS_DIR"]), job.owner_id),
-        created_at=job.created_at,
-        log=reporter.log,
-        should_cancel=flags.should_stop,
-    )
+    ctx = _context(app, job, spec, flags, reporter.log)
     done = STAGES.index(job.stage_done) + 1 if job.stage_done in STAGES else 0
     if job.attempts > 1 or job.stage_done:
         reporter.log(f"Attempt {job.attempts}: resuming after stage {job.stage_done or 'none'}")
@@ -109,21 +122,31 @@ def _run_stages(app: Flask, job_id: str, owner: str, flags: _Flags) -> None:
         reporter.flush()
         if flags.should_stop() or store.is_cancel_requested(job_id):
             raise Cancelled
-        _finish(ctx, job_id, owner)
+        _finish(app, ctx, job_id, owner)
     except Cancelled:
-        _stopped(ctx, job_id, owner, flags)
+        _stopped(app, ctx, job_id, owner, flags)
     except StageError as exc:
         ctx.remove_partial_output()
+        _flush_quietly(reporter)
+        _fail(app, job_id, owner, exc.code, exc.message)
+
+
+def _flush_quietly(reporter: ProgressReporter) -> None:
+    """The last details are nice to have; failing to write them must not block the failure."""
+    try:
         reporter.flush()
-        store.fail(job_id, owner, exc.code, exc.message)
     except Exception:
-        log.exception("job crashed job=%s", job_id)
-        ctx.remove_partial_output()
-        reporter.flush()
-        store.fail(job_id, owner, "INTERNAL_ERROR", "The pipeline failed unexpectedly.")
+        log.exception("could not write final progress job=%s", reporter.job_id)
 
 
-def _finish(ctx: StageContext, job_id: str, owner: str) -> None:
+def _fail(app: Flask, job_id: str, owner: str, code: str, message: str) -> None:
+    """Record the failure, then remove everything temporary the job wrote."""
+    store.fail(job_id, owner, code, message)
+    if not app.config.get("KEEP_WORK_DIRS"):
+        remove_job_files(Path(app.config["VIDEOS_DIR"]), Path(app.config["WORK_DIR"]), job_id)
+
+
+def _finish(app: Flask, ctx: StageContext, job_id: str, owner: str) -> None:
     """Rename the finished file into videos/; only then is the job complete."""
     video, thumbnail, duration = ctx.publish_output()
     if not store.complete(
@@ -132,15 +155,18 @@ def _finish(ctx: StageContext, job_id: str, owner: str) -> None:
         log.warning("job finished after losing its lease job=%s", job_id)
         return
     log.info("job completed job=%s video=%s duration=%.2f", job_id, video.name, duration)
+    if not app.config.get("KEEP_WORK_DIRS"):
+        remove_job_files(ctx.videos_dir, ctx.work_dir.parent, job_id)
 
 
-def _stopped(ctx: StageContext, job_id: str, owner: str, flags: _Flags) -> None:
+def _stopped(app: Flask, ctx: StageContext, job_id: str, owner: str, flags: _Flags) -> None:
+    """Cancelled: record it and clean up. Lost lease or shutdown: only drop our own partials."""
     ctx.remove_partial_output()
-    if flags.lost.is_set():
-        log.warning("job lease lost, stopping job=%s", job_id)
+    if flags.lost.is_set() or (flags.stopping.is_set() and not flags.cancel.is_set()):
+        log.warning("job stopped without finishing job=%s lost=%s", job_id, flags.lost.is_set())
         return
     store.mark_cancelled(job_id, owner)
-    shutil.rmtree(ctx.work_dir, ignore_errors=True)
+    remove_job_files(ctx.videos_dir, ctx.work_dir.parent, job_id)
     log.info("job cancelled job=%s", job_id)
 
 

@@ -31,6 +31,7 @@ class StageContext:
     """What every stage needs: the request, the job's folders and the reporting hooks."""
 
     job_id: str
+    attempt: int
     spec: JobSpec
     work_dir: Path
     videos_dir: Path
@@ -46,8 +47,12 @@ class StageContext:
 
     @property
     def partial_video(self) -> Path:
-        """Temp name inside videos/ (same filesystem, so the final rename is atomic)."""
-        return self.videos_dir / f".{self.job_id}.part.mp4"
+        """Temp name inside videos/ (same filesystem, so the final rename is atomic).
+
+        The attempt is in the name: a worker that lost its lease never touches the file the
+        job's new owner is writing.
+        """
+        return self.videos_dir / f".{self.job_id}.{self.attempt}.part.mp4"
 
     def script(self) -> Script:
         return Script.load(self.work_dir / SCRIPT_FILE)

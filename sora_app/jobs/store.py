@@ -78,8 +78,26 @@ def queue_position(job: Job) -> int:
     return int(db.session.scalar(query) or 1)
 
 
+def claim(job_id: str, owner: str, lease_seconds: float) -> bool:
+    """Atomically move this queued job to running under `owner`'s lease."""
+    claimed = _write(
+        update(Job)
+        .where(Job.id == job_id, Job.status == JobStatus.QUEUED.value)
+        .values(
+            status=JobStatus.RUNNING.value,
+            lease_owner=owner,
+            lease_expires_at=time.time() + lease_seconds,
+            attempts=Job.attempts + 1,
+            started_at=func.coalesce(Job.started_at, utcnow()),
+        )
+    )
+    if claimed:
+        log.info("job claimed job=%s owner=%s", job_id, owner)
+    return claimed == 1
+
+
 def claim_next(owner: str, lease_seconds: float) -> str | None:
-    """Atomically move one queued job to running under `owner`'s lease."""
+    """Claim the oldest queued job another worker doesn't get first."""
     db.session.rollback()
     candidates = db.session.scalars(
         select(Job.id)
@@ -88,19 +106,7 @@ def claim_next(owner: str, lease_seconds: float) -> str | None:
         .limit(CLAIM_CANDIDATES)
     ).all()
     for job_id in candidates:
-        claimed = _write(
-            update(Job)
-            .where(Job.id == job_id, Job.status == JobStatus.QUEUED.value)
-            .values(
-                status=JobStatus.RUNNING.value,
-                lease_owner=owner,
-                lease_expires_at=time.time() + lease_seconds,
-                attempts=Job.attempts + 1,
-                started_at=func.coalesce(Job.started_at, utcnow()),
-            )
-        )
-        if claimed:
-            log.info("job claimed job=%s owner=%s", job_id, owner)
+        if claim(job_id, owner, lease_seconds):
             return job_id
     return None
 
@@ -230,26 +236,42 @@ def mark_cancelled(job_id: str, owner: str) -> None:
     )
 
 
-def recover_expired(max_attempts: int, now: float | None = None) -> tuple[int, int]:
-    """Re-queue running jobs whose worker died (lease expired); fail those out of retries."""
+def running_job_ids() -> set[str]:
+    db.session.rollback()
+    return set(db.session.scalars(select(Job.id).where(Job.status == JobStatus.RUNNING.value)))
+
+
+def recover_expired(max_attempts: int, now: float | None = None) -> tuple[int, list[str]]:
+    """Re-queue running jobs whose worker died (lease expired); fail those out of retries.
+
+    Returns how many were re-queued and the ids of those that failed for good.
+    """
     now = time.time() if now is None else now
     expired = (
         Job.status == JobStatus.RUNNING.value,
         Job.lease_expires_at.is_not(None),
         Job.lease_expires_at < now,
     )
-    failed = _write(
-        update(Job)
-        .where(*expired, Job.attempts >= max_attempts)
-        .values(
-            _final(
-                JobStatus.FAILED,
-                error_code="WORKER_LOST",
-                error_message=f"The worker running this job stopped {max_attempts} times.",
-                substatus="Failed",
+    db.session.rollback()
+    out_of_tries = list(
+        db.session.scalars(select(Job.id).where(*expired, Job.attempts >= max_attempts))
+    )
+    failed = [
+        job_id
+        for job_id in out_of_tries
+        if _write(
+            update(Job)
+            .where(Job.id == job_id, *expired)
+            .values(
+                _final(
+                    JobStatus.FAILED,
+                    error_code="WORKER_LOST",
+                    error_message=f"The worker running this job stopped {max_attempts} times.",
+                    substatus="Failed",
+                )
             )
         )
-    )
+    ]
     requeued = _write(
         update(Job)
         .where(*expired, Job.attempts < max_attempts)
@@ -261,7 +283,7 @@ def recover_expired(max_attempts: int, now: float | None = None) -> tuple[int, i
         )
     )
     if requeued or failed:
-        log.warning("expired leases requeued=%s failed=%s", requeued, failed)
+        log.warning("expired leases requeued=%s failed=%s", requeued, len(failed))
     return requeued, failed
 
 

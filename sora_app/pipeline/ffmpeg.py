@@ -94,6 +94,8 @@ def _kill(proc: subprocess.Popen[bytes]) -> None:
 
 
 PR_SET_PDEATHSIG = 1
+_PRCTL = ctypes.CDLL(None).prctl if sys.platform.startswith("linux") else None
+"""Looked up once here: the forked child must not dlopen (loader locks + threads = deadlock)."""
 
 
 def _die_with_parent() -> None:
@@ -102,7 +104,7 @@ def _die_with_parent() -> None:
     Otherwise an orphaned ffmpeg would keep writing the temp file that the resumed job
     (in a new process) writes again.
     """
-    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    _PRCTL(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def run_ffmpeg(
@@ -124,7 +126,7 @@ def run_ffmpeg(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         cwd=cwd,
-        preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+        preexec_fn=_die_with_parent if _PRCTL is not None else None,
     )
     state, tail = _Progress(), deque[str](maxlen=STDERR_TAIL_LINES)
     readers = [

@@ -50,6 +50,7 @@ def test_too_large_upload_is_413(client, app):
 
 
 def test_uploaded_image_is_used_for_manual_scenes(running_app):
+    running_app.config["KEEP_WORK_DIRS"] = True  # to look at the scene image afterwards
     client = running_app.test_client()
     name = upload(client, png_bytes(size=(300, 100), color=(250, 0, 0))).get_json()["path"]
     job = {**FAST_JOB, "image_mode": "manual_only", "manual_image_paths": [name]}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 from sora_app import create_app
@@ -12,10 +13,15 @@ from tests.conftest import app_config
 
 def main(tmp: str, owner: str) -> None:
     app = create_app(app_config(Path(tmp)))
+    (Path(tmp) / f"ready-{owner}").touch()
+    go = Path(tmp) / "go"
+    while not go.exists():  # start both claimers at the same moment, so they really race
+        time.sleep(0.005)
     claimed = []
     with app.app_context():
         while (job_id := store.claim_next(owner, 60)) is not None:
             claimed.append(job_id)
+            time.sleep(0.001)  # a real worker does work between claims; lets the other one in
     print("\n".join(claimed))
 
 

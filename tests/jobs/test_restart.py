@@ -40,7 +40,8 @@ def test_killed_server_job_resumes_without_redoing_finished_stages(tmp_path):
     app = create_app(app_config(tmp_path))  # same folders and database as the servers
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    first = start_server(server_env(tmp_path, port))
+    env = server_env(tmp_path, port, SORA_KEEP_WORK_DIRS="1")  # to inspect the stage files
+    first = start_server(env)
     try:
         wait_for_http(f"{base}/health")
         job_id = requests.post(f"{base}/api/generate-video", json=SLOWER_JOB, timeout=5).json()[
@@ -57,7 +58,7 @@ def test_killed_server_job_resumes_without_redoing_finished_stages(tmp_path):
     stamps = {p.name: p.stat().st_mtime_ns for p in finished}
     assert len(stamps) == 1 + SLOWER_JOB["num_scenes"]
 
-    second = start_server(server_env(tmp_path, port))
+    second = start_server(env)
     try:
         wait_for_http(f"{base}/health")
         done = wait_for_job(lambda url: requests.get(base + url, timeout=5).json(), job_id)
@@ -65,6 +66,7 @@ def test_killed_server_job_resumes_without_redoing_finished_stages(tmp_path):
         stop_server(second)
     assert done["status"] == "complete", done
     assert done["attempts"] == 2
+    assert not list(app.config["VIDEOS_DIR"].glob(".*")), "the killed attempt's partial remained"
     assert "resuming after stage" in done["details"]
     for name, mtime in stamps.items():
         assert (work / name).stat().st_mtime_ns == mtime, f"{name} was redone"

@@ -47,7 +47,7 @@ def test_threads_never_claim_a_job_twice(app):
 
 
 def test_two_processes_never_claim_a_job_twice(app, tmp_path):
-    ids = make_jobs(app, 60)
+    ids = make_jobs(app, 300)
     procs = [
         subprocess.Popen(
             [sys.executable, "-m", "tests.jobs.claimer", str(tmp_path), f"p{i}"],
@@ -57,11 +57,17 @@ def test_two_processes_never_claim_a_job_twice(app, tmp_path):
         )
         for i in range(2)
     ]
+    deadline = time.monotonic() + 60
+    while not all((tmp_path / f"ready-p{i}").exists() for i in range(2)):
+        assert time.monotonic() < deadline, "claimer processes did not start"
+        time.sleep(0.01)
+    (tmp_path / "go").touch()
     outputs = [p.communicate(timeout=120)[0].split() for p in procs]
     assert all(p.returncode == 0 for p in procs)
     everything = outputs[0] + outputs[1]
     assert len(everything) == len(set(everything)), "a job was claimed twice"
     assert sorted(everything) == sorted(ids), "a job was lost"
+    assert min(len(o) for o in outputs) > 0, "the two processes did not actually compete"
 
 
 def test_progress_never_goes_backwards_and_needs_the_lease(app):
@@ -80,12 +86,12 @@ def test_expired_lease_is_requeued_then_failed_after_max_attempts(app):
     with app.app_context():
         assert store.claim_next("dead", 0.01) == job_id
         time.sleep(0.02)
-        assert store.recover_expired(max_attempts=2) == (1, 0)
+        assert store.recover_expired(max_attempts=2) == (1, [])
         job = store.get_job(job_id)
         assert job.status == "queued" and job.lease_owner is None
         assert store.claim_next("dead-again", 0.01) == job_id
         time.sleep(0.02)
-        assert store.recover_expired(max_attempts=2) == (0, 1)
+        assert store.recover_expired(max_attempts=2) == (0, [job_id])
         job = store.get_job(job_id)
         assert job.status == "failed"
         assert job.error_code == "WORKER_LOST"
@@ -98,6 +104,6 @@ def test_heartbeat_keeps_the_lease_and_stops_after_finish(app):
         store.claim_next("a", 0.5)
         assert store.heartbeat(job_id, "a", 60)
         time.sleep(0.6)
-        assert store.recover_expired(3) == (0, 0)
+        assert store.recover_expired(3) == (0, [])
         assert store.complete(job_id, "a", "v.mp4", None, 1.0)
         assert not store.heartbeat(job_id, "a", 60)

@@ -160,7 +160,11 @@ def _directions(count: int, seed: int) -> list[tuple[int, int]]:
 
 
 def _video_graph(
-    clips: list[Clip], fade_frames: int, opts: CompileOptions, subs: bool
+    clips: list[Clip],
+    fade_frames: int,
+    opts: CompileOptions,
+    subs: bool,
+    thumb_frame: int | None = None,
 ) -> list[str]:
     """Per-scene motion pieces, short xfade dissolves, one concat, then burned-in captions."""
     pacing = PACINGS.get(opts.pacing, PACINGS["moderate"])
@@ -180,17 +184,29 @@ def _video_graph(
         if any(p.endswith(f"[b{i}v]") for p in parts):
             order.append(f"[b{i}v]")
     tail = "subtitles=subs.ass:fontsdir=fonts" if subs else "null"
+    # The poster frame branches off the finished picture: no second ffmpeg run to seek and
+    # decode the encoded file afterwards (~0.3 s), and it is taken before lossy encoding.
+    outs = "[vout]" if thumb_frame is None else ",split=2[vout][vthumb]"
     if len(order) > 1:
-        parts.append(f"{''.join(order)}concat=n={len(order)}:v=1:a=0,{tail}[vout]")
+        parts.append(f"{''.join(order)}concat=n={len(order)}:v=1:a=0,{tail}{outs}")
     else:
-        parts.append(f"{order[0]}{tail}[vout]")
+        parts.append(f"{order[0]}{tail}{outs}")
+    if thumb_frame is not None:
+        parts.append(f"[vthumb]trim=start_frame={thumb_frame}:end_frame={thumb_frame + 1}[thumb]")
     return parts
 
 
 def build_args(
-    images: Sequence[Path], narration: Narration, out_path: Path, opts: CompileOptions
+    images: Sequence[Path],
+    narration: Narration,
+    out_path: Path,
+    opts: CompileOptions,
+    thumb_path: Path | None = None,
 ) -> tuple[list[str], int]:
-    """The whole ffmpeg command line (run inside the work dir holding subs.ass and fonts/)."""
+    """The whole ffmpeg command line (run inside the work dir holding subs.ass and fonts/).
+
+    With `thumb_path`, the same run also writes the JPEG poster frame there.
+    """
     pacing = PACINGS.get(opts.pacing, PACINGS["moderate"])
     clips, fade_frames, total = plan_clips(
         narration.scene_spans, narration.duration, opts.fps, pacing.crossfade
@@ -199,7 +215,10 @@ def build_args(
     for image in images:
         args += ["-framerate", str(opts.fps), "-i", str(Path(image).resolve())]
     args += ["-i", str(Path(narration.audio_path).resolve())]
-    graph = _video_graph(clips, fade_frames, opts, opts.subtitles)
+    thumb_frame = None
+    if thumb_path is not None:
+        thumb_frame = min(total - 1, round(min(1.0, narration.duration / 2) * opts.fps))
+    graph = _video_graph(clips, fade_frames, opts, opts.subtitles, thumb_frame)
     graph += audio_graph(len(images), narration.duration, opts.music, opts.seed)
     # One graph: split audio/video graphs measured slower and buffered ~1 GB of raw frames.
     args += ["-filter_complex", ";".join(graph), "-map", "[vout]", "-map", "[aout]"]
@@ -207,8 +226,14 @@ def build_args(
     if X264_PARAMS:
         args += ["-x264-params", X264_PARAMS]
     args += ["-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "128k", "-ar", "48000"]
+    # The fast AAC coder: half the CPU of the default two-loop search (0.9 vs 1.8 s for 55 s
+    # of audio); at 128k the identical-channel speech + bed has bits to spare either way.
+    args += ["-aac_coder", "fast"]
     args += ["-frames:v", str(total), "-t", f"{total / opts.fps:.6f}", "-shortest"]
     args += ["-movflags", "+faststart", "-y", str(Path(out_path).resolve())]
+    if thumb_path is not None:
+        args += ["-map", "[thumb]", "-frames:v", "1", "-update", "1", "-q:v", "3"]
+        args += ["-y", str(Path(thumb_path).resolve())]
     return args, fade_frames
 
 
@@ -261,24 +286,30 @@ def compile_video(
     _validate(images, narration, options)
     out_path = Path(out_path)
     started = time.monotonic()
-    args, fade_frames = build_args(images, narration, out_path, options)
+    thumb_path = out_path.with_suffix(".jpg")
+    args, fade_frames = build_args(images, narration, out_path, options, thumb_path)
     log.info(
         "event=compile_start scenes=%d duration_s=%.2f size=%dx%d fps=%d pacing=%s "
         "fade_frames=%d music=%s subtitles=%s",
         len(images), narration.duration, options.width, options.height, options.fps,
         options.pacing, fade_frames, options.music, options.subtitles,
     )  # fmt: skip
-    with tempfile.TemporaryDirectory(prefix=".compile-", dir=out_path.parent) as work:
+    with tempfile.TemporaryDirectory(
+        prefix=f"{out_path.name}.compile-", dir=out_path.parent
+    ) as work:
         workdir = Path(work)
         subtitles.write_ass(narration.cues, workdir / "subs.ass", options.width, options.height)
         os.symlink(subtitles.fonts_dir(), workdir / "fonts", target_is_directory=True)
         try:
             run_ffmpeg(args, narration.duration, progress, should_cancel, "Encoding video", workdir)
         except (Cancelled, StageError, OSError):
-            with contextlib.suppress(OSError):
-                out_path.unlink()
+            for path in (out_path, thumb_path):
+                with contextlib.suppress(OSError):
+                    path.unlink()
             raise
-    thumb = _thumbnail(out_path, min(1.0, narration.duration / 2))
+    thumb: Path | None = thumb_path
+    if not thumb_path.is_file():  # pragma: no cover - the in-run poster frame is best effort
+        thumb = _thumbnail(out_path, min(1.0, narration.duration / 2))
     info = probe(out_path)
     log.info(
         "event=compile_done path=%s duration_s=%.3f elapsed_s=%.2f bytes=%d",

@@ -10,6 +10,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from sora_app.pipeline.compile import compile_video, plan_clips
+from sora_app.pipeline.compile_audio import audio_graph
 from sora_app.pipeline.probe import decode_frame_at, probe
 from sora_app.pipeline.types import Cancelled, CompileOptions, Cue, Narration, StageError
 
@@ -112,6 +113,10 @@ def test_streams_size_and_duration(compiled) -> None:
     assert info.size_bytes == info.path.stat().st_size > 0
     assert info.thumbnail is not None and info.thumbnail.is_file()
     assert Image.open(info.thumbnail).size == (W, H)
+    # The poster frame is the picture at 1 s (captions included), not a blank or a stray frame.
+    poster = Image.open(info.thumbnail).convert("RGB")
+    assert _diff(poster, decode_frame_at(info.path, 1.0)) < 6.0
+    assert _diff(poster, decode_frame_at(info.path, 3.5)) > 6.0
 
 
 def _top_level_boxes(path: Path) -> list[str]:
@@ -160,6 +165,11 @@ def test_crossfade_at_scene_boundary(no_subs) -> None:
     assert np.abs(mid - first).sum() > 15 and np.abs(mid - second).sum() > 15
     lo, hi = np.minimum(first, second) - 8, np.maximum(first, second) + 8
     assert np.all((mid >= lo) & (mid <= hi))
+
+
+def test_audio_graph_leaves_loudness_to_narration() -> None:
+    graph = ";".join(audio_graph(3, 4.0, music=True, seed=1))
+    assert "loudnorm" not in graph and "amix" in graph and "aresample=48000" in graph
 
 
 def test_progress_monotonic_and_complete(compiled) -> None:

@@ -79,9 +79,9 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from .api import auth, catalog, generate, health, media, uploads
+    from .api import auth, catalog, generate, health, media, tasks, uploads
 
-    for module in (generate, media, health, catalog, uploads, auth):
+    for module in (generate, tasks, media, health, catalog, uploads, auth):
         app.register_blueprint(module.bp)
 
 

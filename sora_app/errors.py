@@ -5,10 +5,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, jsonify
+from flask import Flask, has_request_context, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
+
+ENVELOPE_PREFIXES = ("/api/video/tasks", "/api/video/stats")
+"""Surfaces (contract 2) whose answers carry "success"."""
 
 
 class APIError(Exception):
@@ -43,6 +46,8 @@ def error_response(
     headers: dict[str, str] | None = None,
 ):
     body: dict[str, Any] = {"error": code, "message": message}
+    if has_request_context() and request.path.startswith(ENVELOPE_PREFIXES):
+        body = {"success": False, **body}  # contract 2's envelope, same error fields
     if field is not None:
         body["field"] = field
     if details:

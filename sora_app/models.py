@@ -37,6 +37,19 @@ CONTRACT1_STATUS = {
 """How contract 1 (the Vite app) words each status."""
 
 
+TASK_STATUS = {
+    JobStatus.QUEUED: "QUEUED",
+    JobStatus.RUNNING: "PROCESSING",
+    JobStatus.COMPLETED: "COMPLETED",
+    JobStatus.FAILED: "FAILED",
+    JobStatus.CANCELLED: "CANCELLED",
+}
+"""How contract 2 (the task API) words each status."""
+
+VIDEO_ID_PREFIX = "video_"
+"""Contract 2's videoId is `video_<job id>`: the same row, addressed by either name."""
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -144,6 +157,33 @@ class Job(db.Model):
             body["error"] = self.error_message or "Job stopped"
             body["error_code"] = self.error_code
         return body
+
+
+def to_task_dict(job: Job) -> dict[str, Any]:
+    """Contract 2's camelCase view of a job (the task API and its live messages)."""
+    status = job.job_status
+    task = job.request.get("task", {})
+    body: dict[str, Any] = {
+        "videoId": f"{VIDEO_ID_PREFIX}{job.id}",
+        "externalVideoId": job.external_video_id,
+        "jobId": job.id,
+        "status": TASK_STATUS[status],
+        "progress": int(job.progress),
+        "message": job.substatus,
+        "prompt": task.get("prompt", job.request.get("topic")),
+        "model": task.get("model", "local"),
+        "duration": task.get("seconds"),
+        "createdAt": _iso(job.created_at),
+        "updatedAt": _iso(job.updated_at),
+        "completedAt": _iso(job.finished_at) if status is JobStatus.COMPLETED else None,
+    }
+    if status is JobStatus.COMPLETED:
+        body["videoUrl"] = f"/api/video/{job.video_path}"
+        body["thumbnailUrl"] = f"/api/video/{job.thumbnail_path}" if job.thumbnail_path else None
+        body["videoDuration"] = job.video_duration
+    if status in (JobStatus.FAILED, JobStatus.CANCELLED):
+        body["error"] = {"code": job.error_code, "message": job.error_message}
+    return body
 
 
 def _iso(moment: datetime | None) -> str | None:

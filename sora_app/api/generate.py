@@ -7,15 +7,12 @@ from flask import Blueprint, current_app, request
 from ..auth import current_owner
 from ..errors import APIError
 from ..jobs import store
-from ..jobs.executors import get_executor
-from ..jobs.runner import notify_cancel
 from ..jobs.spec import JobSpec, resolve_upload, user_uploads_dir
 from ..models import Job, JobStatus
+from .common import cancel_owned_job, owned_job, submit_job
 from .validation import json_body, parse
 
 bp = Blueprint("generate", __name__, url_prefix="/api")
-
-RETRY_AFTER_SECONDS = 30
 
 
 def _check_uploads(spec: JobSpec) -> None:
@@ -29,27 +26,11 @@ def _check_uploads(spec: JobSpec) -> None:
             raise APIError(400, "VALIDATION_ERROR", f"{field}: {exc}", field=field) from None
 
 
-def _check_queue_room() -> None:
-    limit = int(current_app.config["JOB_QUEUE_LIMIT"])
-    if store.count_by_status(JobStatus.QUEUED) >= limit:
-        raise APIError(
-            429,
-            "QUEUE_FULL",
-            f"{limit} jobs are already waiting; try again shortly.",
-            details={"queue_limit": limit},
-            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-        )
-
-
 @bp.post("/generate-video")
 def generate_video():
     spec = parse(JobSpec, json_body()).with_seed()
     _check_uploads(spec)
-    _check_queue_room()
-    job = store.create_job(spec.model_dump(mode="json"), owner_id=current_owner())
-    executor = get_executor(current_app)
-    if executor is not None:
-        executor.wake()
+    job = submit_job(spec.model_dump(mode="json"))
     return {"status": "generating", "job_id": job.id}, 202
 
 
@@ -60,19 +41,11 @@ def _progress_of(job: Job) -> dict:
     return body
 
 
-def _job_or_404(job_id: str) -> Job:
-    """Another user's job is as invisible as one that doesn't exist."""
-    job = store.get_job(job_id) if len(job_id) <= 64 else None
-    if job is None or job.owner_id != current_owner():
-        raise APIError(404, "JOB_NOT_FOUND", f"No job with id {job_id[:64]!r}.", field="job_id")
-    return job
-
-
 @bp.get("/progress")
 def get_progress():
     job_id = request.args.get("job_id")
     if job_id:
-        return _progress_of(_job_or_404(job_id))
+        return _progress_of(owned_job(job_id))
     job = store.latest_job(current_owner())
     if job is None:
         return {"status": "idle", "progress": 0}
@@ -81,21 +54,11 @@ def get_progress():
 
 @bp.get("/progress/<job_id>")
 def get_job_progress(job_id: str):
-    return _progress_of(_job_or_404(job_id))
+    return _progress_of(owned_job(job_id))
 
 
 @bp.post("/jobs/<job_id>/cancel")
 def cancel_job(job_id: str):
     """Queued jobs end at once; running ones stop within a second or two (202 until then)."""
-    job = _job_or_404(job_id)
-    outcome = store.request_cancel(job.id)
-    if outcome == "finished":
-        raise APIError(
-            409,
-            "JOB_FINISHED",
-            f"The job is already {job.status}; there is nothing to cancel.",
-            field="job_id",
-        )
-    if outcome == "cancelling":
-        notify_cancel(job.id)
-    return _progress_of(_job_or_404(job_id)), 202 if outcome == "cancelling" else 200
+    outcome = cancel_owned_job(owned_job(job_id))
+    return _progress_of(owned_job(job_id)), 202 if outcome == "cancelling" else 200

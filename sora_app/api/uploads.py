@@ -7,6 +7,7 @@ from pathlib import Path
 
 from flask import Blueprint, current_app, request
 from PIL import Image, UnidentifiedImageError
+from werkzeug.datastructures import FileStorage
 
 from ..auth import current_owner
 from ..errors import APIError
@@ -21,25 +22,25 @@ FORMAT_SUFFIX = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp"}
 """What Pillow says the bytes are decides the stored suffix, not the client's file name."""
 
 
-def _check_image(path: Path) -> tuple[str, int, int]:
+def _check_image(path: Path, field: str) -> tuple[str, int, int]:
     try:
         with Image.open(path) as img:
             img.verify()
             fmt, (width, height) = img.format or "", img.size
     except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError):
         raise APIError(
-            400, "INVALID_IMAGE", "The file is not a readable image.", field="file"
+            400, "INVALID_IMAGE", "The file is not a readable image.", field=field
         ) from None
     if width * height > MAX_PIXELS:
         raise APIError(
             400,
             "INVALID_IMAGE",
             f"The image is {width}x{height}; at most {MAX_PIXELS // 1_000_000} megapixels.",
-            field="file",
+            field=field,
         )
     if fmt not in FORMAT_SUFFIX:
         allowed = ", ".join(sorted(UPLOAD_SUFFIXES))
-        raise APIError(400, "INVALID_IMAGE", f"Images must be {allowed}.", field="file")
+        raise APIError(400, "INVALID_IMAGE", f"Images must be {allowed}.", field=field)
     return fmt, width, height
 
 
@@ -49,25 +50,35 @@ def _my_uploads() -> Path:
     return folder
 
 
+def allow_upload_size() -> None:
+    """Uploads may be larger than JSON bodies; call before touching request.files."""
+    request.max_content_length = int(current_app.config["MAX_UPLOAD_BYTES"])
+
+
 @bp.post("/uploads")
 def create_upload():
-    request.max_content_length = int(current_app.config["MAX_UPLOAD_BYTES"])
+    allow_upload_size()
     file = request.files.get("file")
     if file is None or not file.filename:
         raise APIError(
             400, "VALIDATION_ERROR", "Send the image as multipart form field 'file'.", field="file"
         )
+    return save_image(file), 201
+
+
+def save_image(file: FileStorage, field: str = "file") -> dict:
+    """Store an uploaded image under a server-chosen name in the caller's uploads folder."""
     uploads = _my_uploads()
     staging = uploads / f".{uuid.uuid4().hex}.part"
     try:
         file.save(staging)
-        fmt, width, height = _check_image(staging)
+        fmt, width, height = _check_image(staging, field)
         name = f"{uuid.uuid4().hex}{FORMAT_SUFFIX[fmt]}"
         staging.replace(uploads / name)
     finally:
         staging.unlink(missing_ok=True)
     size = (uploads / name).stat().st_size
-    return {"path": name, "width": width, "height": height, "bytes": size}, 201
+    return {"path": name, "width": width, "height": height, "bytes": size}
 
 
 @bp.get("/uploads")

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import func, or_, select, update
 
 from ..extensions import db
-from ..models import LOCAL_USER_ID, Job, JobStatus, utcnow
+from ..models import FINAL_STATUSES, LOCAL_USER_ID, Job, JobStatus, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +60,41 @@ def find_by_media(filename: str) -> Job | None:
     db.session.rollback()
     query = select(Job).where(or_(Job.video_path == filename, Job.thumbnail_path == filename))
     return db.session.scalars(query.limit(1)).first()
+
+
+def list_jobs(
+    owner_id: str, statuses: list[str] | None, offset: int, limit: int
+) -> tuple[list[Job], int]:
+    """One page of the owner's jobs, newest first, and how many match in all."""
+    db.session.rollback()
+    where = [Job.owner_id == owner_id]
+    if statuses:
+        where.append(Job.status.in_(statuses))
+    total = db.session.scalar(select(func.count()).select_from(Job).where(*where)) or 0
+    page = db.session.scalars(
+        select(Job).where(*where).order_by(Job.created_at.desc(), Job.id.desc())
+        .offset(offset).limit(limit)
+    ).all()  # fmt: skip
+    return list(page), int(total)
+
+
+def counts_by_status(owner_id: str) -> dict[str, int]:
+    db.session.rollback()
+    rows = db.session.execute(
+        select(Job.status, func.count()).where(Job.owner_id == owner_id).group_by(Job.status)
+    ).all()
+    return {status: int(count) for status, count in rows}
+
+
+def delete_job(job_id: str) -> bool:
+    """Remove a finished job's row (its files are the caller's to remove first)."""
+    db.session.rollback()
+    job = db.session.get(Job, job_id)
+    if job is None or job.job_status not in FINAL_STATUSES:
+        return False
+    db.session.delete(job)
+    db.session.commit()
+    return True
 
 
 def count_by_status(status: JobStatus) -> int:

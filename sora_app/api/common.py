@@ -1,0 +1,57 @@
+"""What several blueprints share: submitting a job and finding the caller's own jobs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+
+from ..auth import current_owner
+from ..errors import APIError
+from ..jobs import store
+from ..jobs.executors import get_executor
+from ..jobs.runner import notify_cancel
+from ..models import Job, JobStatus
+
+RETRY_AFTER_SECONDS = 30
+
+
+def submit_job(request: dict[str, Any]) -> Job:
+    """Commit the job (the 2xx promise) if the queue has room, then wake a worker."""
+    limit = int(current_app.config["JOB_QUEUE_LIMIT"])
+    if store.count_by_status(JobStatus.QUEUED) >= limit:
+        raise APIError(
+            429,
+            "QUEUE_FULL",
+            f"{limit} jobs are already waiting; try again shortly.",
+            details={"queue_limit": limit},
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+    job = store.create_job(request, owner_id=current_owner())
+    executor = get_executor(current_app)
+    if executor is not None:
+        executor.wake()
+    return job
+
+
+def owned_job(job_id: str, *, field: str = "job_id", code: str = "JOB_NOT_FOUND") -> Job:
+    """The caller's job; another user's job is as invisible as one that doesn't exist."""
+    job = store.get_job(job_id) if 0 < len(job_id) <= 64 else None
+    if job is None or job.owner_id != current_owner():
+        raise APIError(404, code, f"No job with id {job_id[:64]!r}.", field=field)
+    return job
+
+
+def cancel_owned_job(job: Job) -> str:
+    """Cancel the caller's job: "cancelled" (was queued) or "cancelling"; 409 when finished."""
+    outcome = store.request_cancel(job.id)
+    if outcome == "finished":
+        raise APIError(
+            409,
+            "JOB_FINISHED",
+            f"The job is already {job.status}; there is nothing to cancel.",
+            field="job_id",
+        )
+    if outcome == "cancelling":
+        notify_cancel(job.id)
+    return outcome

@@ -1,0 +1,174 @@
+"""Contract 2: the task API, camelCase in a {"success": true, "data": ...} envelope.
+
+Tasks are jobs: a task made here is visible on /api/progress and the other way round.
+With no external video API configured, a task renders with the local pipeline: the prompt
+is the topic, `duration` is seconds, and a reference image becomes the first scene.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, request
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..auth import current_owner
+from ..errors import APIError
+from ..jobs import store
+from ..jobs.cleanup import remove_paths
+from ..jobs.spec import JobSpec
+from ..models import FINAL_STATUSES, TASK_STATUS, VIDEO_ID_PREFIX, Job, JobStatus, to_task_dict
+from .common import cancel_owned_job, owned_job, submit_job
+from .uploads import allow_upload_size, save_image
+from .validation import json_body, parse
+
+bp = Blueprint("tasks", __name__, url_prefix="/api/video")
+
+STATUS_FILTER = {name: status.value for status, name in TASK_STATUS.items()}
+SECONDS_PER_SCENE = 6
+"""A local render gives each scene about this long."""
+
+
+class TaskRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="ignore", str_strip_whitespace=True, populate_by_name=True, strict=False
+    )
+
+    prompt: str = Field(min_length=1, max_length=32000)
+    model: str = Field(default="local", min_length=1, max_length=64)
+    duration: int = Field(default=12, ge=6, le=600, description="seconds")
+    aspect_ratio: str = Field(default="9:16", alias="aspectRatio", pattern=r"^(9:16|16:9|1:1)$")
+    voice_id: str | None = Field(default=None, alias="voiceId", max_length=64)
+    style: str | None = Field(default=None, max_length=32)
+
+
+def ok(data: Any, status: int = 200):
+    return {"success": True, "data": data}, status
+
+
+def _task_body() -> tuple[dict[str, Any], Any]:
+    """JSON, or multipart form fields plus an optional reference image file."""
+    if request.mimetype == "multipart/form-data":
+        allow_upload_size()
+        image = request.files.get("input_reference") or request.files.get("image")
+        return dict(request.form), image
+    return json_body(), None
+
+
+def _local_spec(task: TaskRequest, reference: str | None) -> dict[str, Any]:
+    """Translate a task into the local pipeline's request (validated like contract 1)."""
+    topic = task.prompt if len(task.prompt) <= 200 else task.prompt[:197].rsplit(" ", 1)[0] + "..."
+    fields: dict[str, Any] = {
+        "topic": topic,
+        "duration": task.duration / 60,
+        "num_scenes": max(1, min(10, task.duration // SECONDS_PER_SCENE)),
+        "aspect_ratio": task.aspect_ratio,
+    }
+    if task.voice_id:
+        fields["voice_id"] = task.voice_id
+    if task.style:
+        fields["image_style"] = task.style
+    if reference:
+        fields.update(image_mode="mixed", manual_image_paths=[reference])
+    spec = parse(JobSpec, fields).with_seed().model_dump(mode="json")
+    spec["task"] = {"prompt": task.prompt, "model": task.model, "seconds": task.duration}
+    return spec
+
+
+@bp.post("/tasks")
+def create_task():
+    body, image = _task_body()
+    task = parse(TaskRequest, body)
+    reference = save_image(image, field="input_reference")["path"] if image else None
+    job = submit_job(_local_spec(task, reference))
+    return ok(to_task_dict(job), 201)
+
+
+def _task(video_id: str) -> Job:
+    job_id = video_id.removeprefix(VIDEO_ID_PREFIX)
+    return owned_job(job_id, field="videoId", code="TASK_NOT_FOUND")
+
+
+@bp.get("/tasks/<video_id>")
+def get_task(video_id: str):
+    return ok(to_task_dict(_task(video_id)))
+
+
+def _int_arg(name: str, default: int, low: int, high: int) -> int:
+    raw = request.args.get(name, str(default))
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise APIError(
+            400, "VALIDATION_ERROR", f"{name} must be a whole number {low}-{high}.", field=name
+        )
+    return int(raw)
+
+
+@bp.get("/tasks")
+def list_tasks():
+    page = _int_arg("page", 1, 1, 100_000)
+    limit = _int_arg("limit", 20, 1, 100)
+    wanted = [s.strip().upper() for s in request.args.get("status", "").split(",") if s.strip()]
+    unknown = [s for s in wanted if s not in STATUS_FILTER]
+    if unknown:
+        allowed = ", ".join(STATUS_FILTER)
+        raise APIError(400, "VALIDATION_ERROR", f"status must be one of: {allowed}", field="status")
+    statuses = [STATUS_FILTER[s] for s in wanted] or None
+    jobs, total = store.list_jobs(current_owner(), statuses, (page - 1) * limit, limit)
+    return ok(
+        {
+            "tasks": [to_task_dict(job) for job in jobs],
+            "page": page,
+            "limit": limit,
+            "total": total,
+            "hasMore": page * limit < total,
+        }
+    )
+
+
+@bp.get("/stats")
+def task_stats():
+    counts = store.counts_by_status(current_owner())
+    by_name = {TASK_STATUS[JobStatus(s)].lower(): n for s, n in counts.items()}
+    stats = {name.lower(): by_name.get(name.lower(), 0) for name in STATUS_FILTER}
+    return ok({"total": sum(counts.values()), **stats})
+
+
+@bp.post("/tasks/<video_id>/cancel")
+def cancel_task(video_id: str):
+    job = _task(video_id)
+    outcome = cancel_owned_job(job)
+    return ok(to_task_dict(_task(video_id)), 202 if outcome == "cancelling" else 200)
+
+
+@bp.get("/tasks/<video_id>/content")
+def task_content(video_id: str):
+    job = _task(video_id)
+    if job.job_status is not JobStatus.COMPLETED:
+        raise APIError(
+            409,
+            "TASK_NOT_COMPLETED",
+            f"The task is {TASK_STATUS[job.job_status]}.",
+            field="videoId",
+        )
+    task = to_task_dict(job)
+    return ok(
+        {
+            "videoId": task["videoId"],
+            "externalVideoId": task["externalVideoId"],
+            "url": task["videoUrl"],
+            "thumbnailUrl": task["thumbnailUrl"],
+            "duration": job.video_duration,
+        }
+    )
+
+
+@bp.delete("/tasks/<video_id>")
+def delete_task(video_id: str):
+    """Delete a finished task and its files; an active one must be cancelled first."""
+    job = _task(video_id)
+    if job.job_status not in FINAL_STATUSES:
+        raise APIError(409, "TASK_ACTIVE", "Cancel the task before deleting it.", field="videoId")
+    videos = current_app.config["VIDEOS_DIR"]
+    remove_paths([videos / name for name in (job.video_path, job.thumbnail_path) if name])
+    store.delete_job(job.id)
+    return ok({"videoId": f"{VIDEO_ID_PREFIX}{job.id}", "deleted": True})

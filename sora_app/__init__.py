@@ -79,9 +79,9 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from .api import auth, catalog, generate, health, media, tasks, uploads
+    from .api import auth, catalog, events, generate, health, media, tasks, uploads
 
-    for module in (generate, tasks, media, health, catalog, uploads, auth):
+    for module in (generate, tasks, media, health, catalog, uploads, auth, events):
         app.register_blueprint(module.bp)
 
 

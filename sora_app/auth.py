@@ -27,8 +27,8 @@ from .extensions import db, jwt
 from .models import LOCAL_USER_ID, RevokedToken, User
 
 PUBLIC_PREFIXES = ("/api/auth/", "/api/docs")
-MEDIA_TOKEN_ENDPOINTS = frozenset({"media.get_video"})
-"""Views a browser opens without headers (<video src>), which accept ?token=<media token>."""
+MEDIA_TOKEN_ENDPOINTS = frozenset({"media.get_video", "events.job_events", "events.all_events"})
+"""Views a browser opens without headers (<video src>, EventSource): ?token=<media token>."""
 MEDIA_PURPOSE = "media"
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
 """Checked when the user does not exist, so a wrong name costs as long as a wrong password."""

@@ -82,6 +82,9 @@ class Settings:
     JWT_REFRESH_TOKEN_EXPIRES: timedelta
     MEDIA_TOKEN_SECONDS: int
     KEEP_WORK_DIRS: bool
+    EVENT_POLL_SECONDS: float
+    EVENT_HEARTBEAT_SECONDS: float
+    MAX_EVENT_STREAMS: int
     HEALTH_MIN_FREE_MB: int
 
     def as_flask_config(self) -> dict:
@@ -136,6 +139,9 @@ def load_settings() -> Settings:
         ),
         MEDIA_TOKEN_SECONDS=_env_int("SORA_MEDIA_TOKEN_SECONDS", 3600, minimum=10),
         KEEP_WORK_DIRS=_env_bool("SORA_KEEP_WORK_DIRS", False),
+        EVENT_POLL_SECONDS=_env_float("SORA_EVENT_POLL_SECONDS", 0.5, minimum=0.05),
+        EVENT_HEARTBEAT_SECONDS=_env_float("SORA_EVENT_HEARTBEAT_SECONDS", 15.0, minimum=1.0),
+        MAX_EVENT_STREAMS=_env_int("SORA_MAX_EVENT_STREAMS", 8, minimum=1),
         HEALTH_MIN_FREE_MB=_env_int("SORA_HEALTH_MIN_FREE_MB", 500),
     )
     check_leases(settings.JOB_LEASE_SECONDS, settings.JOB_HEARTBEAT_SECONDS)
@@ -167,6 +173,6 @@ def load_server_settings() -> ServerSettings:
         host=_env("SORA_HOST", "127.0.0.1"),
         port=_env_int("SORA_PORT", 5000, minimum=1, maximum=65535),
         workers=_env_int("SORA_WEB_WORKERS", 2, minimum=1),
-        threads=_env_int("SORA_WEB_THREADS", 8, minimum=1),
+        threads=_env_int("SORA_WEB_THREADS", 16, minimum=1),
         timeout=_env_int("SORA_WEB_TIMEOUT", 120, minimum=1),
     )

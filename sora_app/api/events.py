@@ -1,0 +1,144 @@
+"""Server-Sent Events: pushed job progress instead of polling.
+
+Mechanism: each stream polls the job table (the source of truth) every EVENT_POLL_SECONDS
+and sends rows whose `updated_at` moved. That reaches subscribers in every gunicorn
+process, whichever process runs the job, with no broker; the scale-out work moves it
+onto Redis pub/sub. Event ids are `updated_at` in milliseconds, so a reconnect with
+`Last-Event-ID` resumes exactly after the last event it saw.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+from flask import Blueprint, Response, current_app, request, stream_with_context
+from sqlalchemy import select
+
+from ..auth import current_owner
+from ..errors import APIError
+from ..extensions import db
+from ..models import CONTRACT1_STATUS, FINAL_STATUSES, Job, JobStatus
+from .common import owned_job
+
+bp = Blueprint("events", __name__, url_prefix="/api")
+
+_slots: dict[int, threading.BoundedSemaphore] = {}
+
+
+def _slot() -> threading.BoundedSemaphore:
+    """At most MAX_EVENT_STREAMS open streams per process, so they never starve requests."""
+    key = id(current_app._get_current_object())
+    if key not in _slots:
+        _slots[key] = threading.BoundedSemaphore(int(current_app.config["MAX_EVENT_STREAMS"]))
+    return _slots[key]
+
+
+def _version(job: Job) -> int:
+    stamp = job.updated_at or job.created_at
+    return int(stamp.replace(tzinfo=stamp.tzinfo or UTC).timestamp() * 1000)
+
+
+def _since() -> int:
+    raw = request.headers.get("Last-Event-ID") or request.args.get("lastEventId") or "0"
+    if not raw.isdigit():
+        raise APIError(
+            400, "VALIDATION_ERROR", "Last-Event-ID must be a number.", field="Last-Event-ID"
+        )
+    return int(raw)
+
+
+def _message(job: Job) -> str:
+    body = job.to_progress_dict()
+    kind = "progress" if job.job_status not in FINAL_STATUSES else CONTRACT1_STATUS[job.job_status]
+    return f"id: {_version(job)}\nevent: {kind}\ndata: {json.dumps(body)}\n\n"
+
+
+def _changed(owner: str, job_id: str | None, since: int) -> list[Job]:
+    db.session.rollback()
+    cutoff = datetime.fromtimestamp(since / 1000, UTC).replace(tzinfo=None)
+    query = select(Job).where(Job.owner_id == owner, Job.updated_at >= cutoff)
+    if job_id is not None:
+        query = query.where(Job.id == job_id)
+    return list(db.session.scalars(query.order_by(Job.updated_at, Job.id)))
+
+
+def _active(owner: str) -> list[Job]:
+    db.session.rollback()
+    live = [JobStatus.QUEUED.value, JobStatus.RUNNING.value]
+    query = select(Job).where(Job.owner_id == owner, Job.status.in_(live))
+    return list(db.session.scalars(query.order_by(Job.created_at)))
+
+
+def _ended_before(job_id: str, floor: int) -> bool:
+    """A resumed stream of a job whose last event the client already has: nothing to wait for."""
+    job = db.session.get(Job, job_id)
+    return job is None or (job.job_status in FINAL_STATUSES and _version(job) <= floor)
+
+
+def _stream(owner: str, job_id: str | None, since: int) -> Iterator[str]:
+    config = current_app.config
+    poll, heartbeat = float(config["EVENT_POLL_SECONDS"]), float(config["EVENT_HEARTBEAT_SECONDS"])
+    sent: set[tuple[str, int]] = set()
+    floor = since  # a resumed stream sends only what came strictly after Last-Event-ID
+    last_write = time.monotonic()
+    yield f"retry: {int(poll * 2000)}\n\n"
+    if job_id is None and since == 0:  # a fresh dashboard: what is going on now, then changes
+        since = int(time.time() * 1000)
+        for job in _active(owner):
+            sent.add((job.id, _version(job)))
+            yield _message(job)
+    while True:
+        for job in _changed(owner, job_id, since):
+            version = _version(job)
+            if version <= floor or (job.id, version) in sent:
+                continue
+            sent.add((job.id, version))
+            since = max(since, version)
+            last_write = time.monotonic()
+            yield _message(job)
+            if job_id is not None and job.job_status in FINAL_STATUSES:
+                return
+        if job_id is not None and _ended_before(job_id, floor):
+            return
+        if time.monotonic() - last_write >= heartbeat:
+            last_write = time.monotonic()
+            yield ": ping\n\n"
+        sent = {(i, v) for i, v in sent if v >= since}
+        time.sleep(poll)
+
+
+def _response(job_id: str | None) -> Response:
+    slot = _slot()
+    if not slot.acquire(blocking=False):
+        raise APIError(
+            429, "TOO_MANY_STREAMS", "Too many open event streams; close one or poll instead.",
+            headers={"Retry-After": "5"},
+        )  # fmt: skip
+    owner, since = current_owner(), _since()
+
+    def generate() -> Iterator[str]:
+        try:
+            yield from _stream(owner, job_id, since)
+        finally:
+            slot.release()
+
+    response = Response(stream_with_context(generate()), mimetype="text/event-stream")
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["X-Accel-Buffering"] = "no"  # nginx: pass events through at once
+    return response
+
+
+@bp.get("/jobs/<job_id>/events")
+def job_events(job_id: str):
+    """One job's changes; the current state first, and the stream ends when the job does."""
+    return _response(owned_job(job_id).id)
+
+
+@bp.get("/events")
+def all_events():
+    """Every change to any of the caller's jobs, for dashboards and the task list."""
+    return _response(None)

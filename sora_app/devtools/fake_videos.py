@@ -2,6 +2,8 @@
 
 A video's status is derived from the time since it was created, so progress really advances
 (queued → in_progress → completed) over the server's ``video_seconds`` without a worker.
+Setting ``fake.poll_after_ms`` adds an ``openai-poll-after-ms`` hint to every retrieve, and
+create requests log their ``content_type`` and ``input_reference`` ({format, size}).
 """
 
 from __future__ import annotations
@@ -133,6 +135,9 @@ def _reference_error(upload: Any, size: str) -> str | None:
             fmt, dims = image.format, f"{image.width}x{image.height}"
     except (UnidentifiedImageError, OSError):
         return "input_reference is not a readable image"
+    entry = g.get("entry")
+    if entry is not None:
+        entry["input_reference"] = {"format": fmt, "size": dims}
     if fmt not in {"JPEG", "PNG", "WEBP"}:
         return f"input_reference must be jpeg, png or webp, got {fmt}"
     if dims != size:
@@ -175,6 +180,8 @@ def _missing(video_id: str) -> Response:
 
 
 def _create(fake: FakeUpstreams) -> Any:
+    if g.get("entry") is not None:
+        g.entry["content_type"] = request.mimetype
     fields, problem = _create_fields()
     if problem is not None or fields is None:
         return problem
@@ -184,7 +191,13 @@ def _create(fake: FakeUpstreams) -> Any:
 
 def _retrieve(fake: FakeUpstreams, video_id: str) -> Any:
     video = _found(fake, video_id)
-    return jsonify(video.to_json(fake.video_seconds)) if video else _missing(video_id)
+    if video is None:
+        return _missing(video_id)
+    response = jsonify(video.to_json(fake.video_seconds))
+    poll_after_ms = getattr(fake, "poll_after_ms", None)
+    if poll_after_ms:
+        response.headers["openai-poll-after-ms"] = str(poll_after_ms)
+    return response
 
 
 def _remix(fake: FakeUpstreams, video_id: str) -> Any:

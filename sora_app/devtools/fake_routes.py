@@ -1,7 +1,10 @@
 """The fake's Flask app: auth, fault injection hooks, and the non-video OpenAI/Pexels routes.
 
 Endpoint names are the "kinds" faults are keyed by: models, chat, images, speech, search,
-media_photo, media_generated and videos_* (see fake_videos).
+media_photo, media_generated and videos_* (see fake_videos). Chat also knows two content
+faults: ``invalid_script`` (a 200 whose reply is prose, not JSON) and ``sloppy_script`` (JSON
+in a code fence with extra scenes and character names miscased or invented). Each log entry
+keeps the query ``args`` and the ``json`` body.
 """
 
 from __future__ import annotations
@@ -64,6 +67,7 @@ def _before(fake: FakeUpstreams) -> Response | None:
     g.fault = fault
     g.entry = fake.record(request.method, request.path, kind, fault)
     g.entry["auth"] = "Authorization" in request.headers
+    g.entry |= {"args": request.args.to_dict(), "json": request.get_json(silent=True)}
     if fault == "slow":
         time.sleep(fake.slow_seconds)
     elif fault == "disconnect":
@@ -101,17 +105,33 @@ def _scenes_for(prompt: str) -> dict[str, Any]:
     """A scenes object from the prompt: 'N scenes' sets the count, the first line the topic."""
     match = re.search(r"(\d+)\s+scenes?", prompt)
     count = max(1, min(int(match.group(1)) if match else 3, 50))
+    names = re.findall(r"^- ([^:\n]{1,40}):", prompt, re.M)
     topic = (prompt.strip().splitlines() or ["a story"])[0][:60]
     scenes = [
         {
             "narration": f"Scene {i + 1} of {topic}. Something quietly changes here.",
             "caption": f"Part {i + 1}",
             "keywords": [w.lower() for w in re.findall(r"[A-Za-z]{4,}", topic)[:3]] or ["sky"],
+            "characters": names[: 1 + i % len(names)] if names else [],
             "mood": ("calm", "tension", "dread", "hope", "triumph")[i % 5],
         }
         for i in range(count)
     ]
     return {"title": topic.title(), "scenes": scenes}
+
+
+def _script_reply(prompt: str, fault: str | None) -> str:
+    """The assistant's text: scenes JSON, or the broken replies real models sometimes give."""
+    if fault == "invalid_script":
+        return "Sure! Here is your story. Scene one: the fog rolls in over the harbour..."
+    script = _scenes_for(prompt)
+    if fault != "sloppy_script":
+        return json.dumps(script)
+    scenes = script["scenes"] + [dict(s) for s in script["scenes"][:2]]
+    for scene in scenes:
+        scene["characters"] = [n.upper() for n in scene["characters"]] + ["Mysterious Stranger"]
+        scene["keywords"] = ", ".join(scene["keywords"])
+    return "```json\n" + json.dumps(script | {"scenes": scenes}) + "\n```"
 
 
 def _chat(fake: FakeUpstreams) -> Any:
@@ -120,7 +140,7 @@ def _chat(fake: FakeUpstreams) -> Any:
     if not isinstance(messages, list) or not messages:
         return openai_error(400, "messages must be a non-empty array.", param="messages")
     prompt = " ".join(str(m.get("content", "")) for m in messages if m.get("role") == "user")
-    content = json.dumps(_scenes_for(prompt))
+    content = _script_reply(prompt, g.get("fault"))
     model, created, cid = (
         body.get("model", "gpt-4o-mini"),
         int(time.time()),

@@ -57,6 +57,58 @@ def _env_bool(name: str, default: bool) -> bool:
 
 
 @dataclass(frozen=True)
+class Upstream:
+    """One hosted service (OpenAI-compatible or Pexels-style) the pipeline may call."""
+
+    name: str
+    label: str
+    base_url: str
+    api_key: str | None
+    model: str
+    connect_timeout: float
+    read_timeout: float
+    max_attempts: int
+    max_total_seconds: float
+    backoff: float
+    auth_scheme: str = "Bearer"
+    health_path: str = "models"
+
+
+UPSTREAM_KINDS = {
+    # name: (env prefix, label used in messages, default model, default read timeout)
+    "llm": ("SORA_LLM", "script model", "gpt-4o-mini", 60.0),
+    "images": ("SORA_IMAGE_API", "image API", "gpt-image-1", 120.0),
+    "stock": ("SORA_STOCK", "stock photo API", "", 30.0),
+    "tts": ("SORA_TTS", "speech API", "tts-1", 60.0),
+    "video": ("SORA_VIDEO_API", "video API", "sora-2", 60.0),
+}
+
+
+def _upstreams() -> dict[str, Upstream]:
+    """Only upstreams with a base URL are configured; the rest stay offline."""
+    found: dict[str, Upstream] = {}
+    for name, (prefix, label, model, read_timeout) in UPSTREAM_KINDS.items():
+        base_url = _env(f"{prefix}_BASE_URL", "")
+        if not base_url:
+            continue
+        found[name] = Upstream(
+            name=name,
+            label=label,
+            base_url=base_url,
+            api_key=_env(f"{prefix}_API_KEY", "") or None,
+            model=_env(f"{prefix}_MODEL", model),
+            connect_timeout=_env_float("SORA_UPSTREAM_CONNECT_TIMEOUT", 5.0, minimum=0.1),
+            read_timeout=_env_float(f"{prefix}_READ_TIMEOUT", read_timeout, minimum=0.1),
+            max_attempts=_env_int("SORA_UPSTREAM_MAX_ATTEMPTS", 3, minimum=1),
+            max_total_seconds=_env_float("SORA_UPSTREAM_MAX_TOTAL_SECONDS", 120.0, minimum=1.0),
+            backoff=_env_float("SORA_UPSTREAM_BACKOFF", 0.5),
+            auth_scheme="" if name == "stock" else "Bearer",
+            health_path="search?query=health&per_page=1" if name == "stock" else "models",
+        )
+    return found
+
+
+@dataclass(frozen=True)
 class Settings:
     """Every setting with its default; `.env.example` documents the same names."""
 
@@ -85,6 +137,12 @@ class Settings:
     EVENT_POLL_SECONDS: float
     EVENT_HEARTBEAT_SECONDS: float
     MAX_EVENT_STREAMS: int
+    UPSTREAMS: dict
+    UPSTREAM_HEALTH_TTL: float
+    LLM_FALLBACK: bool
+    VIDEO_API_POLL_SECONDS: float
+    VIDEO_API_MAX_WAIT_SECONDS: float
+    MAX_DOWNLOAD_BYTES: int
     HEALTH_MIN_FREE_MB: int
 
     def as_flask_config(self) -> dict:
@@ -142,6 +200,12 @@ def load_settings() -> Settings:
         EVENT_POLL_SECONDS=_env_float("SORA_EVENT_POLL_SECONDS", 0.5, minimum=0.05),
         EVENT_HEARTBEAT_SECONDS=_env_float("SORA_EVENT_HEARTBEAT_SECONDS", 15.0, minimum=1.0),
         MAX_EVENT_STREAMS=_env_int("SORA_MAX_EVENT_STREAMS", 8, minimum=1),
+        UPSTREAMS=_upstreams(),
+        UPSTREAM_HEALTH_TTL=_env_float("SORA_UPSTREAM_HEALTH_TTL", 15.0, minimum=0.0),
+        LLM_FALLBACK=_env_bool("SORA_LLM_FALLBACK", True),
+        VIDEO_API_POLL_SECONDS=_env_float("SORA_VIDEO_API_POLL_SECONDS", 5.0, minimum=0.05),
+        VIDEO_API_MAX_WAIT_SECONDS=_env_float("SORA_VIDEO_API_MAX_WAIT_SECONDS", 1800.0, minimum=1),
+        MAX_DOWNLOAD_BYTES=_env_int("SORA_MAX_DOWNLOAD_MB", 500, minimum=1) * 2**20,
         HEALTH_MIN_FREE_MB=_env_int("SORA_HEALTH_MIN_FREE_MB", 500),
     )
     check_leases(settings.JOB_LEASE_SECONDS, settings.JOB_HEARTBEAT_SECONDS)

@@ -11,7 +11,9 @@ from ..errors import APIError
 from ..jobs import store
 from ..jobs.executors import get_executor
 from ..jobs.runner import notify_cancel
+from ..jobs.spec import JobSpec
 from ..models import Job, JobStatus
+from ..pipeline.voices import get_voice
 
 RETRY_AFTER_SECONDS = 30
 
@@ -55,3 +57,27 @@ def cancel_owned_job(job: Job) -> str:
     if outcome == "cancelling":
         notify_cancel(job.id)
     return outcome
+
+
+NEEDS = (
+    ("engine", "sora", "video", "SORA_VIDEO_API_BASE_URL"),
+    ("script_source", "remote", "llm", "SORA_LLM_BASE_URL"),
+)
+
+
+def check_upstreams(spec: JobSpec) -> None:
+    """Refuse at once (400) what a configured-off upstream could only fail later."""
+    configured = current_app.config["UPSTREAMS"]
+    for field, value, upstream, setting in NEEDS:
+        if getattr(spec, field) == value and upstream not in configured:
+            raise APIError(
+                400, "UPSTREAM_NOT_CONFIGURED",
+                f"{field} {value} needs an upstream service: the server has no {setting}.",
+                field=field,
+            )  # fmt: skip
+    if get_voice(spec.voice_id).engine == "remote" and "tts" not in configured:
+        raise APIError(
+            400, "UPSTREAM_NOT_CONFIGURED",
+            f"voice {spec.voice_id} needs a speech API: the server has no SORA_TTS_BASE_URL.",
+            field="voice_id",
+        )  # fmt: skip

@@ -9,7 +9,7 @@ from ..errors import APIError
 from ..jobs import store
 from ..jobs.spec import JobSpec, resolve_upload, user_uploads_dir
 from ..models import Job, JobStatus
-from .common import cancel_owned_job, owned_job, submit_job
+from .common import cancel_owned_job, check_upstreams, owned_job, submit_job
 from .validation import json_body, parse
 
 bp = Blueprint("generate", __name__, url_prefix="/api")
@@ -30,6 +30,7 @@ def _check_uploads(spec: JobSpec) -> None:
 def generate_video():
     spec = parse(JobSpec, json_body()).with_seed()
     _check_uploads(spec)
+    check_upstreams(spec)
     job = submit_job(spec.model_dump(mode="json"))
     return {"status": "generating", "job_id": job.id}, 202
 

@@ -10,7 +10,7 @@ from flask import Blueprint, current_app
 from sqlalchemy import text
 
 from ..extensions import db
-from ..jobs import store
+from ..jobs import store, upstreams
 from ..jobs.executors import get_executor
 from ..models import JobStatus
 from ..pipeline.ffmpeg import ffmpeg_exe
@@ -61,11 +61,18 @@ def _workers() -> dict[str, Any]:
     return {"ok": alive > 0, "alive": alive, "busy": executor.busy_workers}
 
 
+def _upstreams() -> dict[str, Any]:
+    services = upstreams.health(current_app)
+    return {"ok": all(s["ok"] for s in services.values()), "services": services}
+
+
 @bp.get("/health")
 def get_health():
     checks = {"database": _database(), "ffmpeg": _ffmpeg()}
     if not checks["database"]["ok"] or not checks["ffmpeg"]["ok"]:
         return {"status": "error", "version": VERSION, "checks": checks}, 503
     checks.update(disk=_disk(), queue=_queue(), workers=_workers())
+    if current_app.config["UPSTREAMS"]:
+        checks["upstreams"] = _upstreams()
     status = "ok" if all(check["ok"] for check in checks.values()) else "degraded"
     return {"status": status, "version": VERSION, "checks": checks}

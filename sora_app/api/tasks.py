@@ -18,7 +18,7 @@ from ..jobs import store
 from ..jobs.cleanup import remove_paths
 from ..jobs.spec import JobSpec
 from ..models import FINAL_STATUSES, TASK_STATUS, VIDEO_ID_PREFIX, Job, JobStatus, to_task_dict
-from .common import cancel_owned_job, owned_job, submit_job
+from .common import cancel_owned_job, check_upstreams, owned_job, submit_job
 from .uploads import allow_upload_size, save_image
 from .validation import json_body, parse
 
@@ -70,7 +70,12 @@ def _local_spec(task: TaskRequest, reference: str | None) -> dict[str, Any]:
         fields["image_style"] = task.style
     if reference:
         fields.update(image_mode="mixed", manual_image_paths=[reference])
-    spec = parse(JobSpec, fields).with_seed().model_dump(mode="json")
+    if task.model != "local" and "video" in current_app.config["UPSTREAMS"]:
+        # A configured external video API renders the task; its model picks the upstream model.
+        fields.update(engine="sora", prompt=task.prompt, model=task.model, seconds=task.duration)
+    spec = parse(JobSpec, fields).with_seed()
+    check_upstreams(spec)
+    spec = spec.model_dump(mode="json")
     spec["task"] = {"prompt": task.prompt, "model": task.model, "seconds": task.duration}
     return spec
 

@@ -13,8 +13,9 @@ STAGE_RANGES: dict[str, tuple[float, float]] = {
     "images": (25.0, 50.0),
     "narration": (50.0, 75.0),
     "compile": (75.0, 100.0),
+    "external": (0.0, 100.0),
 }
-"""The ranges contract 1's step indicator is driven by."""
+"""The ranges contract 1's step indicator is driven by (an external render spans them all)."""
 
 DETAIL_LINES = 30
 """`details` is a bounded log of the most recent lines, not an ever-growing text."""

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from ..models import STAGES
 from ..pipeline.types import Cancelled, StageError
-from . import store
+from . import store, upstreams
 from .cleanup import remove_job_files
 from .progress import STAGE_RANGES, ProgressReporter
 from .spec import JobSpec, user_uploads_dir
@@ -39,6 +39,9 @@ class _Flags:
     def should_stop(self) -> bool:
         return self.lost.is_set() or self.cancel.is_set() or self.stopping.is_set()
 
+
+EXTERNAL_STAGES: tuple[str, ...] = ("external",)
+"""engine sora: one stage, the external API renders the whole video."""
 
 CANCEL_POLL_SECONDS = 0.5
 """How often a running job looks for a cancel request made in another process."""
@@ -92,6 +95,10 @@ def _context(app: Flask, job, spec: JobSpec, flags: _Flags, log_line) -> StageCo
         created_at=job.created_at,
         log=log_line,
         should_cancel=flags.should_stop,
+        client_for=lambda name: upstreams.client(app, name),
+        config=app.config,
+        external_video_id=job.external_video_id,
+        on_external_id=lambda video_id: store.set_external_id(job.id, job.lease_owner, video_id),
     )
 
 
@@ -109,14 +116,15 @@ def _run_stages(app: Flask, job_id: str, owner: str, flags: _Flags) -> None:
         return
     reporter = ProgressReporter(job_id, owner, job.progress, job.details)
     ctx = _context(app, job, spec, flags, reporter.log)
-    done = STAGES.index(job.stage_done) + 1 if job.stage_done in STAGES else 0
+    order = EXTERNAL_STAGES if spec.engine == "sora" else STAGES
+    done = order.index(job.stage_done) + 1 if job.stage_done in order else 0
     if job.attempts > 1 or job.stage_done:
         reporter.log(f"Attempt {job.attempts}: resuming after stage {job.stage_done or 'none'}")
     try:
-        for stage in STAGES[done:]:
+        for stage in order[done:]:
             with ctx.timed(stage):
                 STAGE_FUNCTIONS[stage](ctx, reporter.stage(stage))
-            if stage != "compile":
+            if stage != order[-1]:
                 reporter.update(STAGE_RANGES[stage][1], f"Finished {stage}", force=True)
                 store.mark_stage_done(job_id, owner, stage)
         reporter.flush()

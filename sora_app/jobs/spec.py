@@ -22,6 +22,12 @@ from ..pipeline.types import Character, CompileOptions, ImageSpec, StoryRequest
 from ..pipeline.voices import DEFAULT_VOICE_ID, VOICES
 
 IMAGE_MODES: tuple[str, ...] = ("ai_only", "stock_only", "manual_only", "mixed")
+ENGINES: tuple[str, ...] = ("local", "sora")
+"""local: our pipeline; sora: rendered whole by the external OpenAI-Videos-compatible API."""
+EXTERNAL_SECONDS: tuple[int, ...] = (4, 8, 12)
+"""Lengths every OpenAI-Videos-compatible API accepts (send `seconds` for others)."""
+SCRIPT_SOURCES: tuple[str, ...] = ("auto", "offline", "remote")
+"""auto: the configured script model if any, else the offline writer."""
 UPLOAD_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp"})
 MIN_SECONDS_PER_SCENE = 2.0
 """Shorter scenes cannot hold a spoken sentence and a crossfade."""
@@ -75,6 +81,14 @@ class JobSpec(BaseModel):
     music: bool = True
     subtitles: bool = True
     seed: int | None = Field(default=None, ge=0, le=2**31 - 1)
+    engine: Annotated[str, _choice(ENGINES)] = "local"
+    script_source: Annotated[str, _choice(SCRIPT_SOURCES)] = "auto"
+    prompt: str | None = Field(default=None, min_length=1, max_length=32000)
+    """External renders: the full prompt (defaults to the topic plus style and characters)."""
+    model: str | None = Field(default=None, min_length=1, max_length=64)
+    """External renders: the upstream model (defaults to SORA_VIDEO_API_MODEL)."""
+    seconds: int | None = Field(default=None, ge=1, le=600)
+    """External renders: exact length in seconds (defaults to duration x 60)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -122,6 +136,25 @@ class JobSpec(BaseModel):
             characters=tuple(Character(c.name, c.description) for c in self.characters),
             seed=self.seed or 0,
         )
+
+    def external_prompt(self) -> str:
+        """What the external video model is asked for, when no explicit prompt was sent."""
+        if self.prompt:
+            return self.prompt
+        parts = [self.topic.rstrip(".") + ".", f"A {self.story_type.replace('_', ' ')} story"]
+        parts.append(f"in a {self.image_style} visual style, {self.pacing} pacing.")
+        if self.characters:
+            cast = "; ".join(f"{c.name}: {c.description}" if c.description else c.name
+                             for c in self.characters)  # fmt: skip
+            parts.append(f"Characters: {cast}.")
+        return " ".join(parts)
+
+    def external_seconds(self) -> int:
+        """Explicit seconds as given; from `duration`, the nearest length the API offers."""
+        if self.seconds:
+            return self.seconds
+        wanted = self.duration * 60
+        return min(EXTERNAL_SECONDS, key=lambda s: abs(s - wanted))
 
     def image_spec(self) -> ImageSpec:
         width, height = ASPECTS[self.aspect_ratio]

@@ -6,17 +6,19 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from ..pipeline.compile import compile_video
 from ..pipeline.images import make_images
 from ..pipeline.narration import narrate
 from ..pipeline.script import write_script
 from ..pipeline.types import CancelCheck, Narration, ProgressFn, Script, StageError
+from . import remote
 from .spec import JobSpec, resolve_upload
 
 log = logging.getLogger(__name__)
@@ -39,6 +41,13 @@ class StageContext:
     created_at: datetime
     log: Callable[[str], None]
     should_cancel: CancelCheck
+    client_for: remote.ClientFor
+    """The configured upstream client by name ("llm", "images", ...), or None."""
+    config: Mapping[str, Any]
+    external_video_id: str | None = None
+    on_external_id: Callable[[str], None] = lambda _id: None
+    duration: float | None = None
+    """Seconds of the finished video, set by the last stage."""
 
     @property
     def video_name(self) -> str:
@@ -79,13 +88,14 @@ class StageContext:
             thumbnail = final.with_suffix(".jpg")
             os.replace(thumb_tmp, thumbnail)
         os.replace(self.partial_video, final)
-        duration = Narration.load(self.work_dir / NARRATION_FILE).duration
-        return final, thumbnail, duration
+        return final, thumbnail, self.duration or 0.0
 
 
 def run_script(ctx: StageContext, progress: ProgressFn) -> None:
-    progress(0.1, "Writing the script")
-    script = write_script(ctx.spec.story_request())
+    client = remote.script_client(ctx.spec, ctx.client_for)
+    progress(0.1, "Asking the script model" if client else "Writing the script")
+    request = ctx.spec.story_request()
+    script = remote.write_remote(request, client, ctx.config) if client else write_script(request)
     script.save(ctx.work_dir / SCRIPT_FILE)
     words = sum(len(scene.narration.split()) for scene in script.scenes)
     ctx.log(f"Script: {len(script.scenes)} scenes, {words} words ({ctx.spec.story_type})")
@@ -109,9 +119,9 @@ def _manual_images(ctx: StageContext, scenes: int) -> list[Path]:
 def run_images(ctx: StageContext, progress: ProgressFn) -> None:
     script = ctx.script()
     manual = _manual_images(ctx, len(script.scenes))
-    if ctx.spec.image_mode in ("stock_only", "mixed"):
-        ctx.log("Images: no stock provider configured; using the offline renderer")
-    ctx.log(f"Images: {len(manual)} uploaded, {len(script.scenes) - len(manual)} rendered")
+    produce, source = remote.image_producer(ctx.spec, script, ctx.client_for, ctx.config)
+    if ctx.spec.image_mode != "manual_only":
+        ctx.log(f"Images: {len(manual)} uploaded, the rest from {source}")
     make_images(
         script,
         ctx.spec.image_spec(),
@@ -119,11 +129,15 @@ def run_images(ctx: StageContext, progress: ProgressFn) -> None:
         progress,
         should_cancel=ctx.should_cancel,
         manual_images=manual,
+        produce=produce,
     )
 
 
 def run_narration(ctx: StageContext, progress: ProgressFn) -> None:
-    narration = narrate(ctx.script(), ctx.spec.voice_id, ctx.work_dir, progress, ctx.should_cancel)
+    speaker = remote.remote_speaker(ctx.client_for, ctx.config)
+    narration = narrate(
+        ctx.script(), ctx.spec.voice_id, ctx.work_dir, progress, ctx.should_cancel, speaker
+    )
     narration.save(ctx.work_dir / NARRATION_FILE)
     ctx.log(f"Narration: {narration.duration:.1f} s, voice {ctx.spec.voice_id}")
 
@@ -137,7 +151,23 @@ def run_compile(ctx: StageContext, progress: ProgressFn) -> None:
     info = compile_video(
         images, narration, ctx.partial_video, options, progress, should_cancel=ctx.should_cancel
     )
+    ctx.duration = info.duration
     ctx.log(f"Video: {info.duration:.1f} s, {info.size_bytes / 1e6:.1f} MB")
+
+
+def run_external(ctx: StageContext, progress: ProgressFn) -> None:
+    """The whole video from the external video API; the reference image is the first upload."""
+    manual = _manual_images(ctx, 1)
+    ctx.videos_dir.mkdir(parents=True, exist_ok=True)
+    if ctx.external_video_id:
+        ctx.log(f"Resuming external video {ctx.external_video_id}")
+    info = remote.render_sora(
+        ctx.spec, ctx.client_for, ctx.config, ctx.partial_video,
+        manual[0] if manual else None, progress, ctx.should_cancel,
+        resume_id=ctx.external_video_id, on_created=ctx.on_external_id,
+    )  # fmt: skip
+    ctx.duration = info.duration
+    ctx.log(f"External video: {info.duration:.1f} s, {info.width}x{info.height}")
 
 
 STAGE_FUNCTIONS: dict[str, Callable[[StageContext, ProgressFn], None]] = {
@@ -145,4 +175,5 @@ STAGE_FUNCTIONS: dict[str, Callable[[StageContext, ProgressFn], None]] = {
     "images": run_images,
     "narration": run_narration,
     "compile": run_compile,
+    "external": run_external,
 }

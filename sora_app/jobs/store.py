@@ -220,6 +220,15 @@ def report_progress(job_id: str, owner: str, progress: float, substatus: str, de
     )
 
 
+def set_external_id(job_id: str, owner: str | None, external_video_id: str) -> None:
+    """Store the upstream's id right after creation, so a resumed job polls it again."""
+    _write(
+        update(Job)
+        .where(Job.id == job_id, Job.lease_owner == owner)
+        .values(external_video_id=external_video_id, engine="sora")
+    )
+
+
 def mark_stage_done(job_id: str, owner: str, stage: str) -> None:
     _write(update(Job).where(*_owned(job_id, owner)).values(stage_done=stage))
 

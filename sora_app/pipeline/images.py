@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -18,6 +18,7 @@ from sora_app.pipeline.types import (
     Cancelled,
     ImageSpec,
     ProgressFn,
+    Scene,
     Script,
     StageError,
 )
@@ -57,8 +58,13 @@ def make_images(
     progress: ProgressFn,
     should_cancel: CancelCheck = lambda: False,
     manual_images: Sequence[Path] = (),
+    produce: Callable[[Scene, Path], None] | None = None,
 ) -> list[Path]:
-    """Produce every scene's image (upload if given, else rendered) and return their paths."""
+    """Produce every scene's image (upload if given, else `produce`d or rendered).
+
+    `produce(scene, path)` is a remote source (AI image or stock photo) that writes the
+    finished JPEG at `path`; without one, scenes are rendered offline.
+    """
     if spec.style not in IMAGE_STYLES:
         raise StageError(
             "UNKNOWN_STYLE",
@@ -78,13 +84,20 @@ def make_images(
             started = time.perf_counter()
             manual = i < len(manual_images)
             if manual:
-                img = load_manual_image(Path(manual_images[i]), spec.width, spec.height)
+                source = "upload"
+                _save_jpeg_atomic(
+                    load_manual_image(Path(manual_images[i]), spec.width, spec.height), path
+                )
+            elif produce is not None:
+                source = "remote"
+                progress(i / total, f"Fetching scene {i + 1} of {total}")
+                produce(scene, path)
             else:
-                img = render_scene(scene, total, script.title, spec)
-            _save_jpeg_atomic(img, path)
+                source = "render"
+                _save_jpeg_atomic(render_scene(scene, total, script.title, spec), path)
             log.info(
                 "image_written scene=%d source=%s style=%s size=%dx%d ms=%.0f",
-                i, "upload" if manual else "render", spec.style, spec.width, spec.height,
+                i, source, spec.style, spec.width, spec.height,
                 (time.perf_counter() - started) * 1e3,
             )  # fmt: skip
         paths.append(path)

@@ -150,9 +150,16 @@ def _trim(audio: np.ndarray, rate: int) -> np.ndarray:
     return audio[max(0, loud[0] - keep) : min(len(audio), loud[-1] + keep + 1)]
 
 
-def _speaker(voice: Voice) -> Speaker:
+def _speaker(voice: Voice, remote: Callable[[Voice], Speaker] | None = None) -> Speaker:
     """Bind a catalogue voice's params to its engine's synthesize function."""
     p = dict(voice.params)
+    if voice.engine == "remote":
+        if remote is None:
+            raise StageError(
+                "TTS_NOT_CONFIGURED",
+                f"Voice {voice.id!r} needs a speech API: set SORA_TTS_BASE_URL (and its key).",
+            )
+        return remote(voice)
     if voice.engine == "espeak":
         return lambda text: espeak.synthesize(
             text,
@@ -224,13 +231,17 @@ def narrate(
     out_dir: Path,
     progress: ProgressFn,
     should_cancel: CancelCheck = lambda: False,
+    remote: Callable[[Voice], Speaker] | None = None,
 ) -> Narration:
-    """Speak the script with one catalogue voice into out_dir/narration.wav, with cues."""
+    """Speak the script with one catalogue voice into out_dir/narration.wav, with cues.
+
+    `remote` builds the speaker for voices of the "remote" engine (a hosted speech API).
+    """
     try:
         voice = get_voice(voice_id)
     except KeyError:
         raise StageError("UNKNOWN_VOICE", f"Unknown voice {voice_id!r}") from None
-    speak = _speaker(voice)
+    speak = _speaker(voice, remote)
     plan = [(scene.index, split_sentences(scene.narration)) for scene in script.scenes]
     total = sum(len(sentences) for _, sentences in plan)
     if total == 0:

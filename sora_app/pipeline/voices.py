@@ -37,6 +37,16 @@ def _espeak(vid: str, name: str, gender: str, style: str, **params: Any) -> Voic
     return Voice(vid, name, "espeak", language, gender, style, params)
 
 
+REMOTE_VOICES = (
+    ("alloy", "neutral", "balanced"),
+    ("echo", "male", "warm"),
+    ("fable", "male", "storyteller"),
+    ("onyx", "male", "deep"),
+    ("nova", "female", "bright"),
+    ("shimmer", "female", "soft"),
+)
+"""OpenAI-compatible speech voices; usable once SORA_TTS_BASE_URL is configured."""
+
 VOICES: dict[str, Voice] = {
     v.id: v
     for v in (
@@ -106,6 +116,18 @@ VOICES: dict[str, Voice] = {
             rate=175,
             pitch=60,
             range=50,
+        ),
+        *(
+            Voice(
+                f"api_{name}",
+                f"{name.title()} (speech API)",
+                "remote",
+                "en",
+                gender,
+                style,
+                {"voice": name},
+            )
+            for name, gender, style in REMOTE_VOICES
         ),
     )
 }

@@ -47,7 +47,9 @@ def test_every_voice_has_a_distinct_engine_configuration() -> None:
     signatures = {(v.engine, json.dumps(v.params, sort_keys=True)) for v in VOICES.values()}
     assert len(signatures) == len(VOICES)
     for voice in VOICES.values():
-        assert voice.engine in {"piper", "espeak"}
+        assert voice.engine in {"piper", "espeak", "remote"}
+        if voice.engine == "remote":
+            assert set(voice.params) == {"voice"}
         if voice.engine == "espeak":
             assert {"voice", "rate", "pitch", "range"} <= set(voice.params)
 

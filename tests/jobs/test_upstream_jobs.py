@@ -1,0 +1,174 @@
+"""Whole jobs against fake hosted services over real HTTP: every provider and external mode."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from sora_app import create_app
+from sora_app.config import Upstream
+from sora_app.devtools.fake_upstreams import FakeUpstreams
+from sora_app.extensions import db
+from sora_app.jobs.executors import start_executor
+from tests.conftest import FAST_JOB, app_config, wait_for_job
+
+KEY = "sk-test-secret-key-123"
+
+
+@pytest.fixture(scope="module")
+def fake():
+    server = FakeUpstreams(api_key=KEY, video_seconds=1.0)
+    server.start()
+    yield server
+    server.stop()
+
+
+def upstream(name: str, base_url: str, **extra) -> Upstream:
+    return Upstream(
+        name=name, label=f"{name} API", base_url=base_url, api_key=KEY,
+        model={"llm": "gpt-4o-mini", "images": "gpt-image-1", "tts": "tts-1",
+               "video": "sora-2", "stock": ""}[name],
+        connect_timeout=1.0, read_timeout=5.0, max_attempts=3, max_total_seconds=10.0,
+        backoff=0.05, auth_scheme="" if name == "stock" else "Bearer",
+        health_path="search?query=health&per_page=1" if name == "stock" else "models",
+        **extra,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def make_app(tmp_path, fake):
+    apps = []
+
+    def build(names: tuple[str, ...], base_url: str | None = None, **config):
+        url = base_url or fake.base_url
+        ups = {name: upstream(name, url) for name in names}
+        app = create_app(
+            {**app_config(tmp_path / str(len(apps))), "UPSTREAMS": ups,
+             "VIDEO_API_POLL_SECONDS": 0.1, "UPSTREAM_HEALTH_TTL": 0.5, **config}
+        )  # fmt: skip
+        start_executor(app)
+        apps.append(app)
+        return app
+
+    yield build
+    for app in apps:
+        app.extensions["sora_executor"].shutdown()
+        with app.app_context():
+            db.engine.dispose()
+    fake.clear_faults()
+
+
+def run(app, body: dict) -> dict:
+    client = app.test_client()
+    response = client.post("/api/generate-video", json=body)
+    assert response.status_code == 202, response.get_json()
+    return wait_for_job(lambda url: client.get(url).get_json(), response.get_json()["job_id"])
+
+
+def no_partials(app) -> bool:
+    return not list(app.config["VIDEOS_DIR"].glob(".*"))
+
+
+def test_external_engine_renders_the_whole_video(make_app, fake):
+    app = make_app(("video",))
+    before = fake.count("videos_create")
+    done = run(app, {**FAST_JOB, "engine": "sora"})
+    assert done["status"] == "complete", done
+    assert fake.count("videos_create") == before + 1
+    served = app.test_client().get(
+        f"/api/video/{done['video_path']}", headers={"Range": "bytes=0-9"}
+    )
+    assert served.status_code == 206
+    tasks = app.test_client().get(f"/api/video/tasks/video_{done['job_id']}").get_json()["data"]
+    assert tasks["externalVideoId"] and tasks["externalVideoId"].startswith("video_")
+    assert KEY not in str(done) and no_partials(app)
+
+
+def test_task_with_a_model_goes_to_the_external_api(make_app, fake):
+    app = make_app(("video",))
+    client = app.test_client()
+    created = client.post(
+        "/api/video/tasks",
+        json={"prompt": "A red kite over hills", "model": "sora-2", "duration": 8},
+    ).get_json()["data"]
+    done = wait_for_job(lambda url: client.get(url).get_json(), created["jobId"])
+    assert done["status"] == "complete", done
+    task = client.get(f"/api/video/tasks/{created['videoId']}").get_json()["data"]
+    assert task["externalVideoId"] and task["status"] == "COMPLETED"
+    sent = fake.requests("videos_create")[-1]["json"]
+    assert sent["prompt"] == "A red kite over hills" and sent["seconds"] == "8"
+
+
+@pytest.mark.parametrize(
+    ("fault", "code"),
+    [("failed", "EXTERNAL_"), ("content_404", "EXTERNAL_DOWNLOAD_FAILED")],
+)
+def test_external_failures_fail_the_job_clearly(make_app, fake, fault, code):
+    app = make_app(("video",))
+    fake.set_fault("videos_get" if fault == "failed" else "videos_content", fault)
+    done = run(app, {**FAST_JOB, "engine": "sora"})
+    assert done["status"] == "error" and done["error_code"].startswith(code), done
+    assert KEY not in done["error"] and no_partials(app)
+
+
+def test_unreachable_video_api_fails_fast_with_the_host(make_app):
+    refused = FakeUpstreams.refused_base_url()
+    app = make_app(("video",), base_url=refused)
+    done = run(app, {**FAST_JOB, "engine": "sora"})
+    assert done["status"] == "error" and done["error_code"] == "UPSTREAM_UNAVAILABLE"
+    assert refused.split("//")[1].split("/")[0] in done["error"]
+    health = app.test_client().get("/health").get_json()
+    assert health["status"] == "degraded"
+    assert health["checks"]["upstreams"]["services"]["video"]["ok"] is False
+
+
+def test_transient_503_is_retried_and_the_job_completes(make_app, fake):
+    app = make_app(("video",))
+    fake.set_fault("videos_create", "503", count=2)
+    done = run(app, {**FAST_JOB, "engine": "sora"})
+    assert done["status"] == "complete", done
+
+
+def test_every_stage_can_use_a_hosted_provider(make_app, fake):
+    app = make_app(("llm", "images", "tts"))
+    counts = {k: fake.count(k) for k in ("chat", "images", "speech")}
+    done = run(app, {**FAST_JOB, "voice_id": "api_onyx", "characters": [{"name": "Sarah"}]})
+    assert done["status"] == "complete", done
+    assert fake.count("chat") > counts["chat"]
+    assert fake.count("images") >= counts["images"] + FAST_JOB["num_scenes"]
+    assert fake.count("speech") > counts["speech"]
+    assert "image API" in done["details"]
+
+
+def test_stock_mode_uses_the_stock_search(make_app, fake):
+    app = make_app(("stock",))
+    before = fake.count("search")
+    done = run(app, {**FAST_JOB, "image_mode": "stock_only", "stock_keywords": ["lighthouse"]})
+    assert done["status"] == "complete", done
+    searches = fake.requests("search")[before:]
+    assert searches and searches[0]["args"]["orientation"] == "portrait"
+
+
+def test_remote_requests_without_the_upstream_are_a_400(make_app):
+    client = make_app(()).test_client()
+    for body, field in (
+        ({"engine": "sora"}, "engine"),
+        ({"script_source": "remote"}, "script_source"),
+        ({"voice_id": "api_nova"}, "voice_id"),
+    ):
+        response = client.post("/api/generate-video", json={"topic": "t", **body})
+        assert response.status_code == 400 and response.get_json()["field"] == field
+
+
+def test_health_reports_configured_upstreams(make_app):
+    body = make_app(("llm", "video")).test_client().get("/health").get_json()
+    services = body["checks"]["upstreams"]["services"]
+    assert set(services) == {"llm", "video"} and all(s["ok"] for s in services.values())
+    assert KEY not in str(body)
+
+
+def test_settings_shape_is_frozen():
+    up = upstream("llm", "http://127.0.0.1:1/v1")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        up.model = "other"  # type: ignore[misc]

@@ -84,6 +84,11 @@ UPSTREAM_KINDS = {
 }
 
 
+def _key_variable(prefix: str) -> str:
+    """SORA_LLM_API_KEY, but SORA_VIDEO_API_KEY (not ..._API_API_KEY)."""
+    return f"{prefix}_KEY" if prefix.endswith("_API") else f"{prefix}_API_KEY"
+
+
 def _upstreams() -> dict[str, Upstream]:
     """Only upstreams with a base URL are configured; the rest stay offline."""
     found: dict[str, Upstream] = {}
@@ -95,7 +100,7 @@ def _upstreams() -> dict[str, Upstream]:
             name=name,
             label=label,
             base_url=base_url,
-            api_key=_env(f"{prefix}_API_KEY", "") or None,
+            api_key=_env(_key_variable(prefix), "") or None,
             model=_env(f"{prefix}_MODEL", model),
             connect_timeout=_env_float("SORA_UPSTREAM_CONNECT_TIMEOUT", 5.0, minimum=0.1),
             read_timeout=_env_float(f"{prefix}_READ_TIMEOUT", read_timeout, minimum=0.1),

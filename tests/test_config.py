@@ -34,3 +34,20 @@ def test_production_with_a_secret_starts(monkeypatch):
     monkeypatch.setenv("SORA_ENV", "production")
     monkeypatch.setenv("SORA_SECRET_KEY", "x" * 40)
     assert load_settings().SECRET_KEY == "x" * 40
+
+
+def test_upstreams_come_from_the_environment(monkeypatch):
+    monkeypatch.setenv("SORA_VIDEO_API_BASE_URL", "http://127.0.0.1:9/v1")
+    monkeypatch.setenv("SORA_VIDEO_API_KEY", "video-key")
+    monkeypatch.setenv("SORA_LLM_BASE_URL", "http://127.0.0.1:9/v1")
+    monkeypatch.setenv("SORA_LLM_API_KEY", "llm-key")
+    monkeypatch.setenv("SORA_LLM_MODEL", "my-model")
+    ups = load_settings().UPSTREAMS
+    assert set(ups) == {"video", "llm"}
+    assert ups["video"].api_key == "video-key" and ups["video"].model == "sora-2"
+    assert ups["llm"].api_key == "llm-key" and ups["llm"].model == "my-model"
+
+
+def test_no_base_url_means_offline(monkeypatch):
+    monkeypatch.setenv("SORA_IMAGE_API_KEY", "orphan-key")
+    assert "images" not in load_settings().UPSTREAMS

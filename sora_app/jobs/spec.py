@@ -93,9 +93,16 @@ class JobSpec(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _drop_nulls(cls, data: Any) -> Any:
-        """Clients send null for 'not set'; treat it as the default (topic stays required)."""
-        if isinstance(data, dict):
-            return {k: v for k, v in data.items() if v is not None or k == "topic"}
+        """Clients send null for 'not set'; treat it as the default (topic stays required).
+
+        An unset num_scenes fits the duration (5, or fewer for very short videos).
+        """
+        if not isinstance(data, dict):
+            return data
+        data = {k: v for k, v in data.items() if v is not None or k == "topic"}
+        duration = data.get("duration", 1.0)
+        if "num_scenes" not in data and isinstance(duration, int | float) and duration > 0:
+            data["num_scenes"] = max(1, min(5, int(duration * 60 // MIN_SECONDS_PER_SCENE)))
         return data
 
     @field_validator("num_scenes")

@@ -161,3 +161,10 @@ def test_absurdly_deep_json_is_a_400_not_a_500(client):
     raw = b"[" * 100_000 + b"]" * 100_000
     response = client.post("/api/generate-video", data=raw, content_type="application/json")
     assert response.status_code == 400 and response.get_json()["error"] == "INVALID_JSON"
+
+
+def test_unset_num_scenes_fits_a_short_duration(client, app):
+    response = post(client, {"topic": "short", "duration": 0.15})
+    assert response.status_code == 202
+    with app.app_context():
+        assert db.session.get(Job, response.get_json()["job_id"]).request["num_scenes"] == 4

@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint format pytest bench-e2e clean
+.PHONY: install run test lint format pytest bench-e2e fake-upstreams clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "python3 is required but was not found on PATH."; exit 1; }
@@ -36,6 +36,10 @@ test: lint pytest
 
 bench-e2e: install
 	$(BIN)/python bench/e2e.py
+
+# Fake hosted services (chat, images, speech, stock, videos) for demos: see README "Hosted services".
+fake-upstreams: install
+	$(BIN)/python -m sora_app.devtools.fake_upstreams --port $(or $(FAKE_PORT),8089)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

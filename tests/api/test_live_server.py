@@ -77,3 +77,42 @@ def test_serve_refuses_a_port_in_use_with_one_sentence(live_server):
     assert f"Port {port}" in result.stderr and "already in use" in result.stderr
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_accounts_and_isolation_over_http(live_server):
+    def post(path, body, token=None):
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return requests.post(f"{live_server}{path}", json=body, headers=headers, timeout=10)
+
+    def get(path, token=None):
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return requests.get(f"{live_server}{path}", headers=headers, timeout=10)
+
+    def status(path, token):
+        """Only the status: an event stream would otherwise be read to its end."""
+        headers = {"Authorization": f"Bearer {token}"}
+        with requests.get(f"{live_server}{path}", headers=headers, timeout=10, stream=True) as r:
+            return r.status_code
+
+    alice = post("/api/auth/register", {"username": "alice", "password": "long enough"}).json()
+    post("/api/auth/register", {"username": "bob", "password": "long enough too"})
+    bob = post("/api/auth/login", {"username": "bob", "password": "long enough too"}).json()
+    assert get("/api/auth/me", alice["access_token"]).json()["username"] == "alice"
+    refreshed = post("/api/auth/refresh", {}, alice["refresh_token"]).json()["access_token"]
+
+    job_id = post("/api/generate-video", FAST_JOB, refreshed).json()["job_id"]
+    for path in (
+        f"/api/progress/{job_id}",
+        f"/api/progress?job_id={job_id}",
+        f"/api/video/tasks/video_{job_id}",
+        f"/api/jobs/{job_id}/events",
+    ):
+        assert status(path, bob["access_token"]) == 404, path
+        assert status(path, refreshed) == 200, path
+    assert post(f"/api/jobs/{job_id}/cancel", {}, bob["access_token"]).status_code == 404
+
+    assert post("/api/auth/logout", {}, refreshed).status_code == 200
+    revoked = get("/api/auth/me", refreshed)
+    assert revoked.status_code == 401 and revoked.json()["error"] == "TOKEN_REVOKED"
+    wrong = post("/api/auth/login", {"username": "alice", "password": "nope"})
+    assert wrong.status_code == 401 and wrong.json()["error"] == "INVALID_CREDENTIALS"

@@ -26,6 +26,8 @@ bp = Blueprint("tasks", __name__, url_prefix="/api/video")
 
 STATUS_FILTER = {name: status.value for status, name in TASK_STATUS.items()}
 SECONDS_PER_SCENE = 6
+LOCAL_MIN_SECONDS = 6
+"""The local pipeline's shortest video; external APIs also offer 4 s."""
 """A local render gives each scene about this long."""
 
 
@@ -36,7 +38,7 @@ class TaskRequest(BaseModel):
 
     prompt: str = Field(min_length=1, max_length=32000)
     model: str = Field(default="local", min_length=1, max_length=64)
-    duration: int = Field(default=12, ge=6, le=600, description="seconds")
+    duration: int = Field(default=12, ge=4, le=600, description="seconds")
     aspect_ratio: str = Field(default="9:16", alias="aspectRatio", pattern=r"^(9:16|16:9|1:1)$")
     voice_id: str | None = Field(default=None, alias="voiceId", max_length=64)
     style: str | None = Field(default=None, max_length=32)
@@ -60,7 +62,7 @@ def _local_spec(task: TaskRequest, reference: str | None) -> dict[str, Any]:
     topic = task.prompt if len(task.prompt) <= 200 else task.prompt[:197].rsplit(" ", 1)[0] + "..."
     fields: dict[str, Any] = {
         "topic": topic,
-        "duration": task.duration / 60,
+        "duration": max(task.duration, LOCAL_MIN_SECONDS) / 60,
         "num_scenes": max(1, min(10, task.duration // SECONDS_PER_SCENE)),
         "aspect_ratio": task.aspect_ratio,
     }

@@ -172,3 +172,25 @@ def test_settings_shape_is_frozen():
     up = upstream("llm", "http://127.0.0.1:1/v1")
     with pytest.raises(dataclasses.FrozenInstanceError):
         up.model = "other"  # type: ignore[misc]
+
+
+def test_task_with_a_reference_image_sends_it_resized_as_multipart(make_app, fake):
+    import io
+
+    from PIL import Image
+
+    app = make_app(("video",))
+    client = app.test_client()
+    buf = io.BytesIO()
+    Image.new("RGB", (900, 900), (10, 200, 10)).save(buf, "PNG")
+    response = client.post(
+        "/api/video/tasks",
+        data={"prompt": "Green field", "model": "sora-2", "duration": "4",
+              "input_reference": (io.BytesIO(buf.getvalue()), "ref.png")},
+        content_type="multipart/form-data",
+    )  # fmt: skip
+    created = response.get_json()["data"]
+    done = wait_for_job(lambda url: client.get(url).get_json(), created["jobId"])
+    assert done["status"] == "complete", done
+    sent = fake.requests("videos_create")[-1]
+    assert sent["input_reference"]["size"] == "720x1280"

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine
 from .auth import init_auth
 from .config import check_leases, load_settings
 from .errors import register_error_handlers
-from .extensions import cors, db
+from .extensions import cors, db, sock
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -76,6 +76,9 @@ def _init_extensions(app: Flask) -> None:
         expose_headers=["Content-Range", "Accept-Ranges", "Content-Length", "Retry-After"],
         methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
     )
+    from .api import ws  # noqa: F401  (its @sock.route must exist before init_app)
+
+    sock.init_app(app)
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -2,6 +2,7 @@
 
 from flask_cors import CORS
 from flask_jwt_extended import JWTManager
+from flask_sock import Sock
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy.orm import DeclarativeBase
 
@@ -13,3 +14,4 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base)
 cors = CORS()
 jwt = JWTManager()
+sock = Sock()

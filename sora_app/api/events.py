@@ -29,7 +29,7 @@ bp = Blueprint("events", __name__, url_prefix="/api")
 _slots: dict[int, threading.BoundedSemaphore] = {}
 
 
-def _slot() -> threading.BoundedSemaphore:
+def stream_slot() -> threading.BoundedSemaphore:
     """At most MAX_EVENT_STREAMS open streams per process, so they never starve requests."""
     key = id(current_app._get_current_object())
     if key not in _slots:
@@ -37,7 +37,7 @@ def _slot() -> threading.BoundedSemaphore:
     return _slots[key]
 
 
-def _version(job: Job) -> int:
+def job_version(job: Job) -> int:
     stamp = job.updated_at or job.created_at
     return int(stamp.replace(tzinfo=stamp.tzinfo or UTC).timestamp() * 1000)
 
@@ -54,10 +54,10 @@ def _since() -> int:
 def _message(job: Job) -> str:
     body = job.to_progress_dict()
     kind = "progress" if job.job_status not in FINAL_STATUSES else CONTRACT1_STATUS[job.job_status]
-    return f"id: {_version(job)}\nevent: {kind}\ndata: {json.dumps(body)}\n\n"
+    return f"id: {job_version(job)}\nevent: {kind}\ndata: {json.dumps(body)}\n\n"
 
 
-def _changed(owner: str, job_id: str | None, since: int) -> list[Job]:
+def changed_jobs(owner: str, job_id: str | None, since: int) -> list[Job]:
     db.session.rollback()
     cutoff = datetime.fromtimestamp(since / 1000, UTC).replace(tzinfo=None)
     query = select(Job).where(Job.owner_id == owner, Job.updated_at >= cutoff)
@@ -66,7 +66,7 @@ def _changed(owner: str, job_id: str | None, since: int) -> list[Job]:
     return list(db.session.scalars(query.order_by(Job.updated_at, Job.id)))
 
 
-def _active(owner: str) -> list[Job]:
+def active_jobs(owner: str) -> list[Job]:
     db.session.rollback()
     live = [JobStatus.QUEUED.value, JobStatus.RUNNING.value]
     query = select(Job).where(Job.owner_id == owner, Job.status.in_(live))
@@ -76,7 +76,7 @@ def _active(owner: str) -> list[Job]:
 def _ended_before(job_id: str, floor: int) -> bool:
     """A resumed stream of a job whose last event the client already has: nothing to wait for."""
     job = db.session.get(Job, job_id)
-    return job is None or (job.job_status in FINAL_STATUSES and _version(job) <= floor)
+    return job is None or (job.job_status in FINAL_STATUSES and job_version(job) <= floor)
 
 
 def _stream(owner: str, job_id: str | None, since: int) -> Iterator[str]:
@@ -88,12 +88,12 @@ def _stream(owner: str, job_id: str | None, since: int) -> Iterator[str]:
     yield f"retry: {int(poll * 2000)}\n\n"
     if job_id is None and since == 0:  # a fresh dashboard: what is going on now, then changes
         since = int(time.time() * 1000)
-        for job in _active(owner):
-            sent.add((job.id, _version(job)))
+        for job in active_jobs(owner):
+            sent.add((job.id, job_version(job)))
             yield _message(job)
     while True:
-        for job in _changed(owner, job_id, since):
-            version = _version(job)
+        for job in changed_jobs(owner, job_id, since):
+            version = job_version(job)
             if version <= floor or (job.id, version) in sent:
                 continue
             sent.add((job.id, version))
@@ -112,7 +112,7 @@ def _stream(owner: str, job_id: str | None, since: int) -> Iterator[str]:
 
 
 def _response(job_id: str | None) -> Response:
-    slot = _slot()
+    slot = stream_slot()
     if not slot.acquire(blocking=False):
         raise APIError(
             429, "TOO_MANY_STREAMS", "Too many open event streams; close one or poll instead.",

@@ -1,0 +1,322 @@
+"""WebSocket /ws: contract 2's live task updates (auth, subscriptions, progress, heartbeat).
+
+Like the SSE streams (events.py), one loop per socket waits up to EVENT_POLL_SECONDS for a
+client message, then polls the job table, so a job in any gunicorn process reaches every
+subscriber with no broker. A socket holds a gthread thread, so it takes an SSE stream slot.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import current_app, request
+from flask_jwt_extended import decode_token
+from flask_jwt_extended.exceptions import JWTExtendedException
+from jwt import PyJWTError
+from simple_websocket import ConnectionClosed, Server
+from sqlalchemy import select
+
+from ..auth import MEDIA_PURPOSE
+from ..extensions import db, sock
+from ..models import (
+    FINAL_STATUSES,
+    LOCAL_USER_ID,
+    VIDEO_ID_PREFIX,
+    Job,
+    JobStatus,
+    RevokedToken,
+    User,
+    to_task_dict,
+)
+from ..pipeline.images import ASPECTS
+from .events import active_jobs, changed_jobs, job_version, stream_slot
+from .health import VERSION
+
+log = logging.getLogger(__name__)
+
+CAPABILITIES = ["task_progress", "realtime_updates"]
+MAX_MESSAGE_BYTES = 64 * 1024
+"""Client messages are tiny; a bigger one closes the socket (1009) before it is buffered."""
+MAX_SUBSCRIPTIONS = 100
+MAX_TOKEN_CHARS = 4096
+RESCAN_MS = 2000
+"""subscribe_all re-reads this far behind its watermark, so a slow commit is not missed."""
+CLOSE_POLICY = 1008
+CLOSE_TRY_LATER = 1013
+
+
+class AuthFailed(Exception):
+    """A token was refused; the text says why and goes to the client."""
+
+
+@dataclass
+class Connection:
+    """One socket's state: who it acts for and what it follows."""
+
+    ws: Server
+    id: str
+    auth_required: bool
+    owner: str | None = None
+    tasks: set[str] = field(default_factory=set)
+    everything: bool = False
+    since: int = 0
+    seen: dict[str, tuple[int, tuple[str, int, str]]] = field(default_factory=dict)
+    last_write: float = field(default_factory=time.monotonic)
+
+    def send(self, kind: str, payload: dict[str, Any]) -> None:
+        body = {"type": kind, "timestamp": int(time.time() * 1000), "payload": payload}
+        self.ws.send(json.dumps(body))
+        self.last_write = time.monotonic()
+
+    def error(self, code: str, message: str, **extra: Any) -> None:
+        self.send("error", {"code": code, "message": message, **extra})
+
+
+def task_message(job: Job) -> tuple[str, dict[str, Any]]:
+    """The live message for a job's current state: progress, completed or failed."""
+    task = to_task_dict(job)
+    ids = {"videoId": task["videoId"], "externalVideoId": task["externalVideoId"]}
+    status = job.job_status
+    if status is JobStatus.COMPLETED:
+        width, height = ASPECTS.get(job.request.get("aspect_ratio", ""), ASPECTS["9:16"])
+        result = {"videoUrl": task["videoUrl"], "duration": task["videoDuration"]}
+        result["resolution"] = f"{width}x{height}"
+        return "taskCompleted", {**ids, "status": "completed", "progress": 100, "result": result}
+    if status in FINAL_STATUSES:
+        text = job.error_message or f"The task was {status.value}."
+        error = {"code": job.error_code or status.value.upper(), "message": text}
+        payload = {**ids, "status": status.value, "progress": task["progress"], "error": error}
+        return "taskFailed", payload
+    payload = {**ids, "status": task["status"], "progress": task["progress"]}
+    return "taskProgress", {**payload, "message": task["message"]}
+
+
+def _send_job(conn: Connection, job: Job) -> None:
+    """Send a job's state unless this socket already has it (a lease heartbeat changes nothing)."""
+    mark = (job.status, int(job.progress), job.substatus)
+    last = conn.seen.get(job.id)
+    conn.seen[job.id] = (job_version(job), mark)
+    if last is not None and last[1] == mark:
+        return
+    conn.send(*task_message(job))
+
+
+def verify_token(raw: Any, *, media_only: bool = False) -> dict[str, Any]:
+    """Claims of a usable token: an access token, or a media token (browsers set no headers)."""
+    if not isinstance(raw, str) or not 0 < len(raw) <= MAX_TOKEN_CHARS:
+        raise AuthFailed("payload.token must be a token string.")
+    try:
+        claims = decode_token(raw)
+    except (PyJWTError, JWTExtendedException) as exc:
+        raise AuthFailed(f"The token is invalid or expired: {exc}.") from None
+    purpose = claims.get("purpose")
+    if media_only and purpose != MEDIA_PURPOSE:
+        raise AuthFailed("Only a media token may be sent in the URL; use an auth message.")
+    if claims.get("type") != "access" or purpose not in (None, MEDIA_PURPOSE):
+        raise AuthFailed("Send an access token or a media token.")
+    if db.session.get(RevokedToken, claims["jti"]) is not None:
+        raise AuthFailed("The token has been revoked (logged out).")
+    return claims
+
+
+def _username(user_id: str) -> str:
+    if user_id == LOCAL_USER_ID:
+        return LOCAL_USER_ID
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise AuthFailed("The token's user no longer exists.")
+    return user.username
+
+
+def _authenticate(conn: Connection, token: Any, *, media_only: bool = False) -> bool:
+    """Adopt the token's user, or refuse and close; False means the socket is done."""
+    try:
+        claims = verify_token(token, media_only=media_only)
+        user_id = str(claims["sub"])
+        username = _username(user_id)
+    except AuthFailed as exc:
+        log.info("ws_auth_failed connection_id=%s reason=%r", conn.id, str(exc))
+        conn.error("AUTH_FAILED", str(exc))
+        conn.ws.close(CLOSE_POLICY, "Authentication failed")
+        return False
+    if user_id != conn.owner:  # another user: nothing followed so far carries over
+        conn.tasks.clear()
+        conn.seen.clear()
+        conn.everything = False
+    conn.owner = user_id
+    expires = datetime.fromtimestamp(claims["exp"], UTC).isoformat()
+    session = {"sessionId": claims["jti"], "expiresAt": expires}
+    conn.send("authSuccess", {"userId": user_id, "username": username, **session})
+    log.info("ws_auth connection_id=%s user_id=%s", conn.id, user_id)
+    return True
+
+
+def _owner(conn: Connection) -> str | None:
+    """Who the socket acts for; None (after an error) when it must authenticate first."""
+    if conn.owner is not None:
+        return conn.owner
+    if conn.auth_required:
+        conn.error("AUTH_REQUIRED", "Send an auth message with a token first.")
+        return None
+    return LOCAL_USER_ID
+
+
+def _video_id(conn: Connection, payload: dict[str, Any]) -> str | None:
+    video_id = payload.get("videoId")
+    if not isinstance(video_id, str) or not 0 < len(video_id) <= 100:
+        conn.error("BAD_MESSAGE", "payload.videoId must be a task id string.")
+        return None
+    return video_id
+
+
+def _on_subscribe_task(conn: Connection, payload: dict[str, Any]) -> None:
+    """Send the task's current state at once; later changes follow while it runs."""
+    owner = _owner(conn)
+    video_id = _video_id(conn, payload) if owner else None
+    if owner is None or video_id is None:
+        return
+    job_id = video_id.removeprefix(VIDEO_ID_PREFIX)
+    db.session.rollback()  # a fresh read, not this session's old snapshot
+    job = db.session.get(Job, job_id) if 0 < len(job_id) <= 64 else None
+    if job is None or job.owner_id != owner:  # another user's task is as good as missing
+        conn.error("TASK_NOT_FOUND", f"No task with id {video_id!r}.", videoId=video_id)
+        return
+    if job.job_status not in FINAL_STATUSES:
+        if job.id not in conn.tasks and len(conn.tasks) >= MAX_SUBSCRIPTIONS:
+            conn.error("TOO_MANY_SUBSCRIPTIONS", "Unsubscribe from some tasks first.")
+            return
+        conn.tasks.add(job.id)
+    conn.seen.pop(job.id, None)  # a (re)subscribe always gets the current state
+    _send_job(conn, job)
+
+
+def _on_unsubscribe_task(conn: Connection, payload: dict[str, Any]) -> None:
+    video_id = _video_id(conn, payload)
+    if video_id is not None:
+        conn.tasks.discard(video_id.removeprefix(VIDEO_ID_PREFIX))
+        conn.send("unsubscribed", {"videoId": video_id})
+
+
+def _on_subscribe_all(conn: Connection, _payload: dict[str, Any]) -> None:
+    """Every change to any of the caller's tasks, starting with the ones active now."""
+    owner = _owner(conn)
+    if owner is None:
+        return
+    conn.everything, conn.since = True, int(time.time() * 1000)
+    conn.send("subscribed", {"scope": "all"})
+    for job in active_jobs(owner):
+        _send_job(conn, job)
+
+
+def _on_unsubscribe_all(conn: Connection, _payload: dict[str, Any]) -> None:
+    conn.everything = False
+    conn.send("unsubscribed", {"scope": "all"})
+
+
+HANDLERS: dict[str, Callable[[Connection, dict[str, Any]], bool | None]] = {
+    "auth": lambda conn, payload: _authenticate(conn, payload.get("token")),
+    "subscribe_task": _on_subscribe_task,
+    "unsubscribe_task": _on_unsubscribe_task,
+    "subscribe_all": _on_subscribe_all,
+    "unsubscribe_all": _on_unsubscribe_all,
+    "ping": lambda conn, _payload: conn.send("pong", {}),
+    "pong": lambda _conn, _payload: None,  # the answer to our heartbeat: nothing to do
+}
+
+
+def _handle(conn: Connection, raw: str | bytes) -> bool:
+    """Act on one client message; False when the socket was closed (a refused token)."""
+    try:
+        data = json.loads(raw) if isinstance(raw, str) else None
+    except ValueError:
+        data = None
+    payload = (data.get("payload") or {}) if isinstance(data, dict) else None
+    if not isinstance(payload, dict) or not isinstance(data.get("type"), str):
+        conn.error("BAD_MESSAGE", 'Send JSON text like {"type": "ping", "payload": {}}.')
+        return True
+    kind = data["type"]
+    handler = HANDLERS.get(kind)
+    if handler is None:
+        conn.error("UNKNOWN_MESSAGE", f"Unknown message type {kind[:40]!r}.", type=kind[:40])
+        return True
+    return handler(conn, payload) is not False
+
+
+def _push_changes(conn: Connection) -> None:
+    """Send what changed in the followed tasks since the last look."""
+    if not conn.tasks and not conn.everything:
+        return
+    owner = conn.owner or LOCAL_USER_ID
+    jobs: dict[str, Job] = {}
+    if conn.everything:  # _changed starts a fresh read itself
+        jobs = {job.id: job for job in changed_jobs(owner, None, conn.since - RESCAN_MS)}
+    else:
+        db.session.rollback()
+    if conn.tasks:
+        query = select(Job).where(Job.id.in_(conn.tasks), Job.owner_id == owner)
+        found = {job.id: job for job in db.session.scalars(query)}
+        for gone in conn.tasks - found.keys():  # deleted while followed
+            conn.tasks.discard(gone)
+            conn.error("TASK_NOT_FOUND", "The task was deleted.", videoId=VIDEO_ID_PREFIX + gone)
+        jobs.update(found)
+    for job in sorted(jobs.values(), key=job_version):
+        _send_job(conn, job)
+        if job.job_status in FINAL_STATUSES:
+            conn.tasks.discard(job.id)
+        if conn.everything:
+            conn.since = max(conn.since, job_version(job))
+    floor = conn.since - RESCAN_MS
+    conn.seen = {
+        job_id: seen
+        for job_id, seen in conn.seen.items()
+        if job_id in conn.tasks or (conn.everything and seen[0] >= floor)
+    }
+
+
+def _serve(conn: Connection) -> str:
+    """The socket's loop: client messages as they come, the job table every poll interval."""
+    config = current_app.config
+    poll, heartbeat = float(config["EVENT_POLL_SECONDS"]), float(config["EVENT_HEARTBEAT_SECONDS"])
+    if "token" in request.args and not _authenticate(conn, request.args["token"], media_only=True):
+        return "auth_failed"
+    next_poll = time.monotonic() + poll
+    while True:
+        raw = conn.ws.receive(timeout=max(0.0, next_poll - time.monotonic()))
+        if raw is not None and not _handle(conn, raw):
+            return "auth_failed"
+        if time.monotonic() >= next_poll:
+            _push_changes(conn)
+            next_poll = time.monotonic() + poll
+        if time.monotonic() - conn.last_write >= heartbeat:
+            conn.send("ping", {})  # keeps proxies from closing an idle socket
+
+
+@sock.route("/ws")
+def live_updates(ws: Server) -> None:
+    """Contract 2's live channel; a full process refuses it instead of starving requests."""
+    conn = Connection(ws, uuid.uuid4().hex, current_app.config["AUTH_MODE"] == "required")
+    ws.max_message_size = MAX_MESSAGE_BYTES
+    slot = stream_slot()
+    if not slot.acquire(blocking=False):
+        log.warning("ws_refused connection_id=%s reason=too_many_connections", conn.id)
+        conn.error("TOO_MANY_CONNECTIONS", "Too many open live connections; retry later.")
+        ws.close(CLOSE_TRY_LATER, "Too many connections")
+        return
+    log.info("ws_open connection_id=%s", conn.id)
+    outcome = "error"
+    hello = {"connectionId": conn.id, "serverVersion": VERSION, "capabilities": CAPABILITIES}
+    try:
+        conn.send("connected", hello)
+        outcome = _serve(conn)
+    except (ConnectionClosed, OSError):
+        outcome = "closed"
+    finally:
+        slot.release()
+        log.info("ws_close connection_id=%s outcome=%s", conn.id, outcome)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 
 import pytest
 
@@ -194,3 +195,25 @@ def test_task_with_a_reference_image_sends_it_resized_as_multipart(make_app, fak
     assert done["status"] == "complete", done
     sent = fake.requests("videos_create")[-1]
     assert sent["input_reference"]["size"] == "720x1280"
+
+
+def test_cancelling_an_external_job_deletes_the_upstream_video(make_app):
+    slow = FakeUpstreams(api_key=KEY, video_seconds=30.0)
+    slow.start()
+    try:
+        app = make_app(("video",), base_url=slow.base_url)
+        client = app.test_client()
+        job_id = client.post("/api/generate-video", json={**FAST_JOB, "engine": "sora"}).get_json()[
+            "job_id"
+        ]
+        deadline = time.monotonic() + 30
+        while client.get(f"/api/progress/{job_id}").get_json()["progress"] < 5:
+            assert time.monotonic() < deadline, "the external render never started"
+            time.sleep(0.05)
+        assert client.post(f"/api/jobs/{job_id}/cancel").status_code == 202
+        done = wait_for_job(lambda url: client.get(url).get_json(), job_id, timeout=30)
+        assert done["status"] == "cancelled"
+        assert slow.count("videos_delete") == 1
+        assert no_partials(app)
+    finally:
+        slow.stop()

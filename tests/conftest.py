@@ -139,18 +139,22 @@ def stop_server(proc: subprocess.Popen, sig: int = 15) -> None:
             proc.wait()
 
 
-@pytest.fixture(scope="module")
-def live_server(tmp_path_factory) -> Iterator[str]:
-    """One real gunicorn server per test module, on a free loopback port."""
-    tmp = tmp_path_factory.mktemp("live")
+def serve(tmp: Path, **extra: str) -> Iterator[str]:
+    """A real gunicorn server on a free loopback port for as long as the generator runs."""
     port = free_port()
-    proc = start_server(server_env(tmp, port))
+    proc = start_server(server_env(tmp, port, **extra))
     base = f"http://127.0.0.1:{port}"
     try:
         wait_for_http(f"{base}/health")
         yield base
     finally:
         stop_server(proc)
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory) -> Iterator[str]:
+    """One real gunicorn server per test module."""
+    yield from serve(tmp_path_factory.mktemp("live"))
 
 
 def wait_for_job(get, job_id: str, timeout: float = 120.0) -> dict:

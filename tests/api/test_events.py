@@ -8,24 +8,15 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from tests.conftest import FAST_JOB, free_port, server_env, start_server, stop_server, wait_for_http
+from tests.conftest import FAST_JOB, serve
 
 
 @pytest.fixture(scope="module")
 def sse_server(tmp_path_factory) -> Iterator[str]:
-    tmp = tmp_path_factory.mktemp("sse")
-    port = free_port()
-    env = server_env(
-        tmp, port, SORA_EVENT_POLL_SECONDS="0.1", SORA_EVENT_HEARTBEAT_SECONDS="1",
-        SORA_MAX_EVENT_STREAMS="2",
+    yield from serve(
+        tmp_path_factory.mktemp("sse"), SORA_EVENT_POLL_SECONDS="0.1",
+        SORA_EVENT_HEARTBEAT_SECONDS="1", SORA_MAX_EVENT_STREAMS="2",
     )  # fmt: skip
-    proc = start_server(env)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_for_http(f"{base}/health")
-        yield base
-    finally:
-        stop_server(proc)
 
 
 def iter_events(response) -> Iterator[dict]:

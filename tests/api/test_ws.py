@@ -11,7 +11,7 @@ import pytest
 import requests
 from simple_websocket import Client, ConnectionClosed
 
-from tests.conftest import free_port, server_env, start_server, stop_server, wait_for_http
+from tests.conftest import serve
 
 HANG_GUARD = 60.0
 """Seconds before a missing message fails the test instead of hanging it (not a timing check)."""
@@ -19,18 +19,10 @@ MAX_SOCKETS = 4
 
 
 def _serve(tmp, **extra: str) -> Iterator[str]:
-    port = free_port()
-    env = server_env(
-        tmp, port, SORA_EVENT_POLL_SECONDS="0.1", SORA_EVENT_HEARTBEAT_SECONDS="1",
+    yield from serve(
+        tmp, SORA_EVENT_POLL_SECONDS="0.1", SORA_EVENT_HEARTBEAT_SECONDS="1",
         SORA_MAX_EVENT_STREAMS=str(MAX_SOCKETS), SORA_JOB_WORKERS="2", **extra,
     )  # fmt: skip
-    proc = start_server(env)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_for_http(f"{base}/health")
-        yield base
-    finally:
-        stop_server(proc)
 
 
 @pytest.fixture(scope="module")

@@ -18,6 +18,7 @@ from sora_app.pipeline.sora import (
 )
 from sora_app.pipeline.types import Cancelled, StageError
 from sora_app.providers.http import UpstreamClient
+from tests.fakes import reset, serving
 
 KEY = "sk-sora-test-key-123456"
 LIMITS = {"poll_seconds": 0.1, "max_wait_seconds": 15.0, "max_download_bytes": 50_000_000}
@@ -25,16 +26,13 @@ LIMITS = {"poll_seconds": 0.1, "max_wait_seconds": 15.0, "max_download_bytes": 5
 
 @pytest.fixture(scope="module")
 def fake() -> Iterator[FakeUpstreams]:
-    server = FakeUpstreams(api_key=KEY, video_seconds=1.0, slow_seconds=1.0, retry_after_ms=30)
-    server.start()
-    yield server
-    server.stop()
+    with serving(api_key=KEY, video_seconds=1.0, slow_seconds=1.0, retry_after_ms=30) as server:
+        yield server
 
 
 @pytest.fixture(autouse=True)
 def _reset(fake: FakeUpstreams) -> Iterator[None]:
-    fake.clear_faults()
-    fake.clear_log()
+    reset(fake)
     yield
     fake.poll_after_ms = None  # type: ignore[attr-defined]
 

@@ -19,22 +19,20 @@ from PIL import Image
 from sora_app.devtools import fake_upstreams
 from sora_app.devtools.fake_upstreams import FakeUpstreams
 from sora_app.providers.http import UpstreamClient, UpstreamRejected
+from tests.fakes import reset, serving
 
 KEY = "fake-key"
 
 
 @pytest.fixture(scope="session")
 def fake() -> Iterator[FakeUpstreams]:
-    server = FakeUpstreams(api_key=KEY, video_seconds=1.0, slow_seconds=1.0)
-    server.start()
-    yield server
-    server.stop()
+    with serving(api_key=KEY, video_seconds=1.0, slow_seconds=1.0) as server:
+        yield server
 
 
 @pytest.fixture(autouse=True)
 def _reset(fake: FakeUpstreams) -> None:
-    fake.clear_faults()
-    fake.clear_log()
+    reset(fake)
 
 
 @pytest.fixture

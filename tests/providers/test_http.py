@@ -19,36 +19,28 @@ from sora_app.providers.http import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
+from tests.fakes import make_client as shared_client
+from tests.fakes import reset, serving
 
 KEY = "sk-test-SECRET-0123456789abcdef"
 
 
 @pytest.fixture(scope="session")
 def fake() -> Iterator[FakeUpstreams]:
-    server = FakeUpstreams(api_key=KEY, video_seconds=0.3, slow_seconds=1.0, retry_after_ms=30)
-    server.start()
-    yield server
-    server.stop()
+    with serving(api_key=KEY, video_seconds=0.3, slow_seconds=1.0, retry_after_ms=30) as server:
+        yield server
 
 
 @pytest.fixture(autouse=True)
 def _reset(fake: FakeUpstreams) -> None:
-    fake.clear_faults()
-    fake.clear_log()
+    reset(fake)
     fake.retry_after_ms = 30
 
 
 def make_client(base_url: str, **overrides: object) -> UpstreamClient:
-    settings: dict = {
-        "api_key": KEY,
-        "connect_timeout": 0.5,
-        "read_timeout": 2.0,
-        "max_attempts": 4,
-        "max_total_seconds": 5.0,
-        "backoff": 0.01,
-    }
-    settings.update(overrides)
-    return UpstreamClient("video API", base_url, **settings)
+    settings = {"read_timeout": 2.0, "max_attempts": 4, **overrides}
+    key = settings.pop("api_key", KEY)
+    return shared_client(base_url, key, "video API", **settings)
 
 
 @pytest.fixture

@@ -29,6 +29,8 @@ from sora_app.providers.stock import (
     search_stock,
     stock_keywords,
 )
+from tests.fakes import make_client as shared_client
+from tests.fakes import reset, serving
 
 KEY = "sk-test-REMOTE-0123456789abcdef"
 SARAH = Character("Sarah", "25 years old, short red hair, green raincoat")
@@ -41,29 +43,19 @@ SQUARE = ImageSpec(style="dark", width=120, height=120)
 
 @pytest.fixture(scope="module")
 def fake() -> Iterator[FakeUpstreams]:
-    server = FakeUpstreams(api_key=KEY, slow_seconds=1.0, retry_after_ms=30)
-    server.start()
-    yield server
-    server.stop()
+    with serving(api_key=KEY, slow_seconds=1.0, retry_after_ms=30) as server:
+        yield server
 
 
 @pytest.fixture(autouse=True)
 def _reset(fake: FakeUpstreams) -> None:
-    fake.clear_faults()
-    fake.clear_log()
+    reset(fake)
 
 
 def make_client(base_url: str, **overrides: object) -> UpstreamClient:
-    settings: dict = {
-        "api_key": KEY,
-        "connect_timeout": 0.5,
-        "read_timeout": 5.0,
-        "max_attempts": 2,
-        "max_total_seconds": 5.0,
-        "backoff": 0.01,
-    }
-    settings.update(overrides)
-    return UpstreamClient("test upstream", base_url, **settings)
+    settings = dict(overrides)
+    key = settings.pop("api_key", KEY)
+    return shared_client(base_url, key, **settings)
 
 
 @pytest.fixture

@@ -67,6 +67,8 @@ class Connection:
     tasks: set[str] = field(default_factory=set)
     everything: bool = False
     since: int = 0
+    token_id: str | None = None
+    token_expires: float | None = None
     seen: dict[str, tuple[int, tuple[str, int, str]]] = field(default_factory=dict)
     last_write: float = field(default_factory=time.monotonic)
 
@@ -151,6 +153,7 @@ def _authenticate(conn: Connection, token: Any, *, media_only: bool = False) -> 
         conn.seen.clear()
         conn.everything = False
     conn.owner = user_id
+    conn.token_id, conn.token_expires = claims["jti"], float(claims["exp"])
     expires = datetime.fromtimestamp(claims["exp"], UTC).isoformat()
     session = {"sessionId": claims["jti"], "expiresAt": expires}
     conn.send("authSuccess", {"userId": user_id, "username": username, **session})
@@ -280,6 +283,28 @@ def _push_changes(conn: Connection) -> None:
     }
 
 
+def _session_ended(conn: Connection) -> str | None:
+    """An authenticated socket lives no longer than its token: expiry or logout ends it."""
+    if conn.token_id is None:
+        return None
+    if conn.token_expires is not None and time.time() >= conn.token_expires:
+        return "TOKEN_EXPIRED"
+    db.session.rollback()
+    if db.session.get(RevokedToken, conn.token_id) is not None:
+        return "TOKEN_REVOKED"
+    return None
+
+
+def _drop_session(conn: Connection, code: str) -> None:
+    """Forget the user and what it followed; the client may send a fresh `auth`."""
+    conn.error(code, "The session's token is no longer valid; send auth with a fresh token.")
+    log.info("ws_session_ended connection_id=%s reason=%s", conn.id, code)
+    conn.owner, conn.token_id, conn.token_expires = None, None, None
+    conn.tasks.clear()
+    conn.seen.clear()
+    conn.everything = False
+
+
 def _serve(conn: Connection) -> str:
     """The socket's loop: client messages as they come, the job table every poll interval."""
     config = current_app.config
@@ -292,6 +317,9 @@ def _serve(conn: Connection) -> str:
         if raw is not None and not _handle(conn, raw):
             return "auth_failed"
         if time.monotonic() >= next_poll:
+            ended = _session_ended(conn)
+            if ended:
+                _drop_session(conn, ended)
             _push_changes(conn)
             next_poll = time.monotonic() + poll
         if time.monotonic() - conn.last_write >= heartbeat:

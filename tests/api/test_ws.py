@@ -281,3 +281,34 @@ def test_required_mode_needs_auth_before_subscribe(strict_server, connect):
     socket.next("authSuccess")
     socket.send("subscribe_task", {"videoId": "video_x"})
     assert socket.next()["payload"]["code"] == "TASK_NOT_FOUND"
+
+
+def test_logout_ends_an_open_session(ws_server, connect):
+    token, _ = register(ws_server, "lena")
+    socket = connect()
+    socket.send("auth", {"token": token})
+    socket.next("authSuccess")
+    socket.send("subscribe_all")
+    requests.post(
+        f"{ws_server}/api/auth/logout", headers={"Authorization": f"Bearer {token}"}, timeout=10
+    )
+    assert socket.next("error")["payload"]["code"] == "TOKEN_REVOKED"
+    socket.send("auth", {"token": register(ws_server, "lena2")[0]})
+    assert socket.next("authSuccess")["payload"]["username"] == "lena2"
+
+
+def test_an_expiring_token_ends_the_session(ws_server, connect, tmp_path):
+    from datetime import timedelta
+
+    from flask_jwt_extended import create_access_token
+
+    from sora_app import create_app
+    from tests.conftest import app_config
+
+    _, user_id = register(ws_server, "tess")
+    with create_app(app_config(tmp_path)).app_context():  # same dev secret as the server
+        token = create_access_token(identity=user_id, expires_delta=timedelta(seconds=2))
+    socket = connect()
+    socket.send("auth", {"token": token})
+    socket.next("authSuccess")
+    assert socket.next("error")["payload"]["code"] == "TOKEN_EXPIRED"

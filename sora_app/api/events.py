@@ -26,15 +26,18 @@ from .common import owned_job
 
 bp = Blueprint("events", __name__, url_prefix="/api")
 
-_slots: dict[int, threading.BoundedSemaphore] = {}
+_slot_lock = threading.Lock()
 
 
 def stream_slot() -> threading.BoundedSemaphore:
-    """At most MAX_EVENT_STREAMS open streams per process, so they never starve requests."""
-    key = id(current_app._get_current_object())
-    if key not in _slots:
-        _slots[key] = threading.BoundedSemaphore(int(current_app.config["MAX_EVENT_STREAMS"]))
-    return _slots[key]
+    """At most MAX_EVENT_STREAMS open streams (SSE + WebSocket) per app, so they never starve
+    requests; kept on the app itself, like its other per-process state."""
+    extensions = current_app.extensions
+    with _slot_lock:
+        if "sora_stream_slots" not in extensions:
+            limit = int(current_app.config["MAX_EVENT_STREAMS"])
+            extensions["sora_stream_slots"] = threading.BoundedSemaphore(limit)
+        return extensions["sora_stream_slots"]
 
 
 def job_version(job: Job) -> int:

@@ -82,7 +82,7 @@ def run_job(app: Flask, job_id: str, owner: str, stopping: threading.Event | Non
             beat.join(timeout=5)
 
 
-def _context(app: Flask, job, spec: JobSpec, flags: _Flags, log_line) -> StageContext:
+def _context(app: Flask, job, owner: str, spec: JobSpec, flags: _Flags, log_line) -> StageContext:
     work_dir = Path(app.config["WORK_DIR"]) / job.id
     work_dir.mkdir(parents=True, exist_ok=True)
     return StageContext(
@@ -98,7 +98,7 @@ def _context(app: Flask, job, spec: JobSpec, flags: _Flags, log_line) -> StageCo
         client_for=lambda name: upstreams.client(app, name),
         config=app.config,
         external_video_id=job.external_video_id,
-        on_external_id=lambda video_id: store.set_external_id(job.id, job.lease_owner, video_id),
+        on_external_id=lambda video_id: store.set_external_id(job.id, owner, video_id),
     )
 
 
@@ -115,7 +115,7 @@ def _run_stages(app: Flask, job_id: str, owner: str, flags: _Flags) -> None:
         )
         return
     reporter = ProgressReporter(job_id, owner, job.progress, job.details)
-    ctx = _context(app, job, spec, flags, reporter.log)
+    ctx = _context(app, job, owner, spec, flags, reporter.log)
     order = EXTERNAL_STAGES if spec.engine == "sora" else STAGES
     done = order.index(job.stage_done) + 1 if job.stage_done in order else 0
     if job.attempts > 1 or job.stage_done:

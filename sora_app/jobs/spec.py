@@ -35,6 +35,11 @@ DURATION_MINUTES = (0.1, 10.0)
 """Documented range of `duration` (minutes) on contract 1."""
 
 
+def max_scenes(duration_minutes: float) -> int:
+    """How many scenes a video of this length holds (at least one)."""
+    return max(1, int(duration_minutes * 60 // MIN_SECONDS_PER_SCENE))
+
+
 def _choice(allowed: tuple[str, ...] | list[str], *, normalise: bool = True):
     """A validator that accepts one of `allowed` and names them all when it doesn't."""
 
@@ -102,7 +107,7 @@ class JobSpec(BaseModel):
         data = {k: v for k, v in data.items() if v is not None or k == "topic"}
         duration = data.get("duration", 1.0)
         if "num_scenes" not in data and isinstance(duration, int | float) and duration > 0:
-            data["num_scenes"] = max(1, min(5, int(duration * 60 // MIN_SECONDS_PER_SCENE)))
+            data["num_scenes"] = min(5, max_scenes(duration))
         return data
 
     @field_validator("num_scenes")
@@ -111,7 +116,7 @@ class JobSpec(BaseModel):
         duration = info.data.get("duration")
         if duration is None:
             return value
-        most = max(int(duration * 60 // MIN_SECONDS_PER_SCENE), 1)
+        most = max_scenes(duration)
         if value > most:
             raise ValueError(
                 f"{value} scenes do not fit in {duration:g} minutes; use at most {most} "

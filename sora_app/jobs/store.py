@@ -220,7 +220,7 @@ def report_progress(job_id: str, owner: str, progress: float, substatus: str, de
     )
 
 
-def set_external_id(job_id: str, owner: str | None, external_video_id: str) -> None:
+def set_external_id(job_id: str, owner: str, external_video_id: str) -> None:
     """Store the upstream's id right after creation, so a resumed job polls it again."""
     _write(
         update(Job)

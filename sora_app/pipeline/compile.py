@@ -23,7 +23,7 @@ from pathlib import Path
 from sora_app.pipeline import subtitles
 from sora_app.pipeline.compile_audio import audio_graph
 from sora_app.pipeline.ffmpeg import run_ffmpeg
-from sora_app.pipeline.probe import probe
+from sora_app.pipeline.probe import probe, video_info
 from sora_app.pipeline.types import (
     CancelCheck,
     Cancelled,
@@ -315,11 +315,4 @@ def compile_video(
         "event=compile_done path=%s duration_s=%.3f elapsed_s=%.2f bytes=%d",
         out_path.name, info.duration, time.monotonic() - started, out_path.stat().st_size,
     )  # fmt: skip
-    return VideoInfo(
-        path=out_path,
-        duration=info.duration,
-        width=info.width,
-        height=info.height,
-        size_bytes=out_path.stat().st_size,
-        thumbnail=thumb,
-    )
+    return video_info(out_path, info, thumb)

@@ -9,7 +9,7 @@ from pathlib import Path
 import av
 from PIL import Image
 
-from sora_app.pipeline.types import StageError
+from sora_app.pipeline.types import StageError, VideoInfo
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +27,18 @@ class MediaInfo:
     fps: float = 0.0
     audio_codec: str | None = None
     audio_sample_rate: int = 0
+
+
+def video_info(path: Path, media: MediaInfo, thumbnail: Path | None) -> VideoInfo:
+    """A finished video as a stage reports it, from its probe."""
+    return VideoInfo(
+        path=path,
+        duration=media.duration,
+        width=media.width,
+        height=media.height,
+        size_bytes=path.stat().st_size,
+        thumbnail=thumbnail,
+    )
 
 
 def _open(path: Path) -> av.container.InputContainer:

@@ -20,7 +20,7 @@ from typing import Any
 import requests
 from PIL import Image, ImageOps
 
-from sora_app.pipeline.probe import probe
+from sora_app.pipeline.probe import probe, video_info
 from sora_app.pipeline.types import CancelCheck, Cancelled, ProgressFn, StageError, VideoInfo
 from sora_app.providers.http import UpstreamBadResponse, UpstreamClient, UpstreamError
 
@@ -295,14 +295,7 @@ class _Run:
             what = f"the video from {self.host} is not playable: {exc.message}"
             raise StageError("EXTERNAL_BAD_VIDEO", what) from None
         self.report(_THUMB, f"Fetching thumbnail from {self.host}")
-        return VideoInfo(
-            path=out,
-            duration=media.duration,
-            width=media.width,
-            height=media.height,
-            size_bytes=out.stat().st_size,
-            thumbnail=self.thumbnail(video_id),
-        )
+        return video_info(out, media, self.thumbnail(video_id))
 
     def thumbnail(self, video_id: str) -> Path | None:
         """Best effort: the upstream's (webp) thumbnail re-encoded as JPEG beside the video."""

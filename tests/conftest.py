@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import socket
 import subprocess
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from PIL import Image
 
 from sora_app import create_app
 from sora_app.extensions import db
@@ -46,6 +48,19 @@ def app_config(tmp: Path) -> dict:
         "JOB_QUEUE_LIMIT": 5,
         "HEALTH_MIN_FREE_MB": 1,
     }
+
+
+def png_bytes(size=(64, 32), color=(200, 30, 30)) -> bytes:
+    """A real PNG made in memory, for upload tests."""
+    buf = io.BytesIO()
+    Image.new("RGB", size, color).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def post_task_with_image(client, fields: dict, size, color):
+    """POST /api/video/tasks as multipart with a reference image, as browsers send it."""
+    data = {**fields, "input_reference": (io.BytesIO(png_bytes(size, color)), "ref.png")}
+    return client.post("/api/video/tasks", data=data, content_type="multipart/form-data")
 
 
 def local_uploads(app) -> Path:

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import io
-
-from PIL import Image
-
 from sora_app.jobs import store
 from tests.api.test_auth import bearer, register
-from tests.conftest import wait_for_job
+from tests.conftest import post_task_with_image, wait_for_job
 
 
 def create(client, headers=None, **fields):
@@ -90,14 +86,8 @@ def test_content_before_completion_is_409_and_delete_needs_a_final_task(client):
 
 def test_multipart_task_with_reference_image_renders_locally(running_app):
     client = running_app.test_client()
-    buf = io.BytesIO()
-    Image.new("RGB", (500, 300), (0, 0, 250)).save(buf, "PNG")
-    response = client.post(
-        "/api/video/tasks",
-        data={"prompt": "Blue", "duration": "6", "voiceId": "espeak_male",
-              "input_reference": (io.BytesIO(buf.getvalue()), "ref.png")},
-        content_type="multipart/form-data",
-    )  # fmt: skip
+    fields = {"prompt": "Blue", "duration": "6", "voiceId": "espeak_male"}
+    response = post_task_with_image(client, fields, (500, 300), (0, 0, 250))
     assert response.status_code == 201, response.get_json()
     task = response.get_json()["data"]
     done = wait_for_job(lambda url: client.get(url).get_json(), task["jobId"])

@@ -6,13 +6,7 @@ import io
 
 from PIL import Image
 
-from tests.conftest import FAST_JOB, local_uploads, wait_for_job
-
-
-def png_bytes(size=(64, 32), color=(200, 30, 30)) -> bytes:
-    buf = io.BytesIO()
-    Image.new("RGB", size, color).save(buf, "PNG")
-    return buf.getvalue()
+from tests.conftest import FAST_JOB, local_uploads, png_bytes, wait_for_job
 
 
 def upload(client, data: bytes, name: str = "beach.png"):

@@ -12,7 +12,7 @@ from sora_app.config import Upstream
 from sora_app.devtools.fake_upstreams import FakeUpstreams
 from sora_app.extensions import db
 from sora_app.jobs.executors import start_executor
-from tests.conftest import FAST_JOB, app_config, wait_for_job
+from tests.conftest import FAST_JOB, app_config, post_task_with_image, wait_for_job
 
 KEY = "sk-test-secret-key-123"
 
@@ -176,20 +176,10 @@ def test_settings_shape_is_frozen():
 
 
 def test_task_with_a_reference_image_sends_it_resized_as_multipart(make_app, fake):
-    import io
-
-    from PIL import Image
-
     app = make_app(("video",))
     client = app.test_client()
-    buf = io.BytesIO()
-    Image.new("RGB", (900, 900), (10, 200, 10)).save(buf, "PNG")
-    response = client.post(
-        "/api/video/tasks",
-        data={"prompt": "Green field", "model": "sora-2", "duration": "4",
-              "input_reference": (io.BytesIO(buf.getvalue()), "ref.png")},
-        content_type="multipart/form-data",
-    )  # fmt: skip
+    fields = {"prompt": "Green field", "model": "sora-2", "duration": "4"}
+    response = post_task_with_image(client, fields, (900, 900), (10, 200, 10))
     created = response.get_json()["data"]
     done = wait_for_job(lambda url: client.get(url).get_json(), created["jobId"])
     assert done["status"] == "complete", done

@@ -16,11 +16,14 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .auth import init_auth
 from .config import check_leases, load_settings
 from .errors import register_error_handlers
 from .extensions import cors, db, sock
+from .ratelimits import init_limiter
+from .response_policy import init_response_policy
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -68,6 +71,11 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 def _init_extensions(app: Flask) -> None:
     db.init_app(app)
     init_auth(app)
+    init_limiter(app)
+    init_response_policy(app)
+    if app.config["PROXY_COUNT"]:  # behind nginx: the client's address, not the proxy's
+        count = int(app.config["PROXY_COUNT"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
     origins = list(app.config["CORS_ORIGINS"])
     cors.init_app(
         app,

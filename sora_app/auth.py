@@ -7,29 +7,19 @@ every /api route except auth, health and docs needs a valid access token.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from typing import Any
-
 from flask import Flask, current_app, g, request
-from flask_jwt_extended import (
-    create_access_token,
-    decode_token,
-    get_jwt,
-    get_jwt_identity,
-    verify_jwt_in_request,
-)
-from jwt import PyJWTError
+from flask_jwt_extended import get_jwt_identity, verify_jwt_in_request
 from sqlalchemy import or_, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from . import tokens
 from .errors import APIError, error_response
 from .extensions import db, jwt
-from .models import LOCAL_USER_ID, RevokedToken, User
+from .models import LOCAL_USER_ID, User
 
 PUBLIC_PREFIXES = ("/api/auth/", "/api/docs")
 MEDIA_TOKEN_ENDPOINTS = frozenset({"media.get_video", "events.job_events", "events.all_events"})
 """Views a browser opens without headers (<video src>, EventSource): ?token=<media token>."""
-MEDIA_PURPOSE = "media"
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
 """Checked when the user does not exist, so a wrong name costs as long as a wrong password."""
 
@@ -58,43 +48,9 @@ def authenticate(login: str, password: str) -> User:
     return user
 
 
-def revoke(token: dict[str, Any]) -> None:
-    if db.session.get(RevokedToken, token["jti"]) is None:
-        db.session.add(
-            RevokedToken(
-                jti=token["jti"],
-                token_type=token["type"],
-                user_id=str(token["sub"]),
-                expires_at=datetime.fromtimestamp(token["exp"], UTC),
-            )
-        )
-        db.session.commit()
-
-
-def media_token(user_id: str) -> tuple[str, int]:
-    """A token only good in media URLs, so the long-lived access token never sits in a URL."""
-    seconds = int(current_app.config["MEDIA_TOKEN_SECONDS"])
-    token = create_access_token(
-        identity=user_id,
-        additional_claims={"purpose": MEDIA_PURPOSE},
-        expires_delta=timedelta(seconds=seconds),
-    )
-    return token, seconds
-
-
 def current_owner() -> str:
     """The user id the current request acts for (set by the guard below)."""
     return g.get("owner_id", LOCAL_USER_ID)
-
-
-def _owner_from_media_token(raw: str) -> str:
-    try:
-        claims = decode_token(raw)
-    except PyJWTError:
-        raise APIError(401, "TOKEN_INVALID", "The media token is invalid or expired.") from None
-    if claims.get("purpose") != MEDIA_PURPOSE:
-        raise APIError(401, "TOKEN_INVALID", "Only media tokens may be sent in a URL.")
-    return str(claims["sub"])
 
 
 def _guard() -> None:
@@ -107,13 +63,11 @@ def _guard() -> None:
     ):
         return
     if request.endpoint in MEDIA_TOKEN_ENDPOINTS and "token" in request.args:
-        g.owner_id = _owner_from_media_token(request.args["token"])
+        g.owner_id = str(tokens.verify(request.args["token"], {tokens.MEDIA})["sub"])
         return
     optional = current_app.config["AUTH_MODE"] == "open"
-    verify_jwt_in_request(optional=optional)
+    verify_jwt_in_request(optional=optional)  # header tokens: access only (tokens.init_tokens)
     identity = get_jwt_identity()
-    if identity is not None and get_jwt().get("purpose"):
-        raise APIError(401, "TOKEN_INVALID", "A media token only works in media URLs.")
     g.owner_id = str(identity) if identity is not None else LOCAL_USER_ID
 
 
@@ -123,11 +77,12 @@ def _jwt_error(code: str, message: str, status: int = 401):
 
 def init_auth(app: Flask) -> None:
     jwt.init_app(app)
+    tokens.init_tokens()
     app.before_request(_guard)
 
-    @jwt.token_in_blocklist_loader
-    def is_revoked(_header: dict, payload: dict) -> bool:
-        return db.session.get(RevokedToken, payload["jti"]) is not None
+    @jwt.token_verification_failed_loader
+    def wrong_kind(_header: dict, _payload: dict):
+        return _jwt_error("TOKEN_INVALID", "A media token only works in media URLs.")
 
     @jwt.expired_token_loader
     def expired(_header: dict, _payload: dict):

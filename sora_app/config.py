@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import secrets
 from dataclasses import dataclass, fields
 from datetime import timedelta
 from pathlib import Path
 from typing import TypeVar
+
+from limits import parse_many
 
 ROOT = Path(__file__).resolve().parent.parent
 """The checkout: instance/ and videos/ live beside the package by default."""
@@ -54,6 +57,18 @@ def _env_bool(name: str, default: bool) -> bool:
     if raw in {"0", "false", "no", "off", ""}:
         return False
     raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+def _env_limit(name: str, default: str) -> str:
+    """A flask-limiter limit such as "10 per minute" or "5/second;100/day"."""
+    raw = _env(name, default)
+    try:
+        if not parse_many(raw):
+            raise ValueError(raw)
+    except ValueError:
+        example = '"10 per minute"'
+        raise ConfigError(f"{name} must be a rate limit like {example}, got {raw!r}") from None
+    return raw
 
 
 @dataclass(frozen=True)
@@ -149,6 +164,13 @@ class Settings:
     VIDEO_API_MAX_WAIT_SECONDS: float
     MAX_DOWNLOAD_BYTES: int
     HEALTH_MIN_FREE_MB: int
+    RATELIMIT_ENABLED: bool
+    RATELIMIT_STORAGE_URI: str
+    RATE_LIMIT_LOGIN: str
+    RATE_LIMIT_REGISTER: str
+    RATE_LIMIT_REFRESH: str
+    RATE_LIMIT_SUBMIT: str
+    PROXY_COUNT: int
 
     def as_flask_config(self) -> dict:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -169,10 +191,13 @@ def load_settings() -> Settings:
     env = _env("SORA_ENV", "development").lower()
     instance = Path(_env("SORA_INSTANCE_DIR", str(ROOT / "instance"))).resolve()
     secret = _env("SORA_SECRET_KEY", "")
+    auth_mode = _auth_mode()
     if not secret:
         if env == "production":
             raise ConfigError("SORA_SECRET_KEY must be set when SORA_ENV=production")
-        secret = "dev-only-secret-not-for-production-use-0000"
+        if auth_mode == "required":
+            raise ConfigError("SORA_SECRET_KEY must be set when SORA_AUTH_MODE=required")
+        secret = instance_secret(instance)
     default_db = f"sqlite:///{instance / 'sora_app.sqlite'}"
     origins = tuple(o.strip() for o in _env("SORA_CORS_ORIGINS", "*").split(",") if o.strip())
     settings = Settings(
@@ -192,7 +217,7 @@ def load_settings() -> Settings:
         JOB_MAX_ATTEMPTS=_env_int("SORA_JOB_MAX_ATTEMPTS", 3, minimum=1),
         MAX_CONTENT_LENGTH=_env_int("SORA_MAX_REQUEST_BYTES", 1_000_000, minimum=1024),
         MAX_UPLOAD_BYTES=_env_int("SORA_MAX_UPLOAD_BYTES", 25_000_000, minimum=1024),
-        AUTH_MODE=_auth_mode(),
+        AUTH_MODE=auth_mode,
         JWT_SECRET_KEY=secret,
         JWT_ACCESS_TOKEN_EXPIRES=timedelta(
             minutes=_env_int("SORA_ACCESS_TOKEN_MINUTES", 15, minimum=1)
@@ -212,9 +237,46 @@ def load_settings() -> Settings:
         VIDEO_API_MAX_WAIT_SECONDS=_env_float("SORA_VIDEO_API_MAX_WAIT_SECONDS", 1800.0, minimum=1),
         MAX_DOWNLOAD_BYTES=_env_int("SORA_MAX_DOWNLOAD_MB", 500, minimum=1) * 2**20,
         HEALTH_MIN_FREE_MB=_env_int("SORA_HEALTH_MIN_FREE_MB", 500),
+        RATELIMIT_ENABLED=_env_bool("SORA_RATELIMIT_ENABLED", True),
+        RATELIMIT_STORAGE_URI=_env("SORA_RATELIMIT_STORAGE_URL", "memory://"),
+        RATE_LIMIT_LOGIN=_env_limit("SORA_RATE_LIMIT_LOGIN", "10 per minute"),
+        RATE_LIMIT_REGISTER=_env_limit("SORA_RATE_LIMIT_REGISTER", "10 per hour"),
+        RATE_LIMIT_REFRESH=_env_limit("SORA_RATE_LIMIT_REFRESH", "60 per minute"),
+        RATE_LIMIT_SUBMIT=_env_limit("SORA_RATE_LIMIT_SUBMIT", "30 per minute"),
+        PROXY_COUNT=_env_int("SORA_PROXY_COUNT", 0, maximum=5),
     )
     check_leases(settings.JOB_LEASE_SECONDS, settings.JOB_HEARTBEAT_SECONDS)
     return settings
+
+
+SECRET_FILE = "secret_key"
+MIN_SECRET_BYTES = 32
+
+
+def instance_secret(instance: Path) -> str:
+    """A random key made on first start and kept in instance/ (never committed).
+
+    Only for a development box without SORA_SECRET_KEY: a key in the source would let anyone
+    who can reach the server forge a token for any user. Written under a temporary name and
+    linked into place, so parallel workers starting at once all end up with the same key.
+    """
+    instance.mkdir(parents=True, exist_ok=True)
+    path = instance / SECRET_FILE
+    if not path.exists():
+        staging = instance / f".{SECRET_FILE}.{os.getpid()}.{secrets.token_hex(4)}"
+        fd = os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # never world-readable
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_hex(MIN_SECRET_BYTES))
+        try:
+            os.link(staging, path)
+        except FileExistsError:
+            pass  # another worker won the race; use its key
+        finally:
+            staging.unlink()
+    secret = path.read_text().strip()
+    if len(secret) < MIN_SECRET_BYTES:
+        raise ConfigError(f"{path} holds no usable key: delete it to have a new one made")
+    return secret
 
 
 def check_leases(lease: float, heartbeat: float) -> None:

@@ -80,16 +80,16 @@ class User(db.Model):
         }
 
 
-class RevokedToken(db.Model):
-    """Blocklist of logged-out tokens (by jti); rows can go once the token would expire."""
+class AuthSession(db.Model):
+    """One login: every token minted from it (access, refresh, media) names it in `sid`,
+    so logging out ends them all at once, whichever of them leaked."""
 
-    __tablename__ = "revoked_tokens"
+    __tablename__ = "auth_sessions"
 
-    jti: Mapped[str] = mapped_column(String(64), primary_key=True)
-    token_type: Mapped[str] = mapped_column(String(16))
-    user_id: Mapped[str] = mapped_column(String(64))
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    revoked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    id: Mapped[str] = mapped_column(String(64), primary_key=True, default=new_job_id)
+    user_id: Mapped[str] = mapped_column(String(64), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class Job(db.Model):

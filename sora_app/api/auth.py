@@ -3,21 +3,14 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, request
-from flask_jwt_extended import (
-    create_access_token,
-    create_refresh_token,
-    decode_token,
-    get_jwt,
-    get_jwt_identity,
-    jwt_required,
-)
-from jwt import PyJWTError
+from flask_jwt_extended import get_jwt, get_jwt_identity, jwt_required
 from pydantic import BaseModel, ConfigDict, Field
 
-from .. import auth
+from .. import auth, tokens
 from ..errors import APIError
-from ..extensions import db
+from ..extensions import db, limiter
 from ..models import LOCAL_USER_ID, User
+from ..ratelimits import limit_from, login_name
 from .validation import json_body, parse
 
 bp = Blueprint("auth", __name__, url_prefix="/api/auth")
@@ -46,9 +39,10 @@ class LogoutRequest(BaseModel):
 
 def _tokens(user: User) -> dict:
     expires = current_app.config["JWT_ACCESS_TOKEN_EXPIRES"]
+    access, refresh = tokens.issue_pair(user.id)
     return {
-        "access_token": create_access_token(identity=user.id),
-        "refresh_token": create_refresh_token(identity=user.id),
+        "access_token": access,
+        "refresh_token": refresh,
         "token_type": "Bearer",
         "expires_in": int(expires.total_seconds()),
         "user": user.to_dict(),
@@ -56,6 +50,7 @@ def _tokens(user: User) -> dict:
 
 
 @bp.post("/register")
+@limiter.limit(limit_from("RATE_LIMIT_REGISTER"))
 def register():
     body = parse(RegisterRequest, json_body())
     user = auth.create_user(body.username, body.email, body.password)
@@ -63,17 +58,20 @@ def register():
 
 
 @bp.post("/login")
+@limiter.limit(limit_from("RATE_LIMIT_LOGIN"))
+@limiter.limit(limit_from("RATE_LIMIT_LOGIN"), key_func=login_name)
 def login():
     body = parse(LoginRequest, json_body())
     return _tokens(auth.authenticate(body.username, body.password))
 
 
 @bp.post("/refresh")
+@limiter.limit(limit_from("RATE_LIMIT_REFRESH"))
 @jwt_required(refresh=True)
 def refresh():
     expires = current_app.config["JWT_ACCESS_TOKEN_EXPIRES"]
     return {
-        "access_token": create_access_token(identity=get_jwt_identity()),
+        "access_token": tokens.access_token(get_jwt_identity(), get_jwt()["sid"]),
         "token_type": "Bearer",
         "expires_in": int(expires.total_seconds()),
     }
@@ -82,18 +80,24 @@ def refresh():
 @bp.post("/logout")
 @jwt_required()
 def logout():
-    """Revoke the access token used here, and the refresh token if one is sent."""
+    """End the session: its access, refresh and media tokens all stop working.
+
+    A refresh token in the body (of the same user) ends its session too, for clients
+    that keep tokens of several logins.
+    """
     body = parse(LogoutRequest, json_body()) if _has_body() else LogoutRequest()
-    auth.revoke(get_jwt())
+    user_id = str(get_jwt_identity())
+    tokens.end_session(get_jwt()["sid"], user_id)
     if body.refresh_token:
         try:
-            claims = decode_token(body.refresh_token, allow_expired=True)
-        except PyJWTError:
+            other = tokens.verify(body.refresh_token, {tokens.REFRESH})
+        except APIError as exc:
+            if exc.code in ("TOKEN_REVOKED", "TOKEN_EXPIRED"):  # nothing left to end
+                return {"status": "logged_out"}
             raise APIError(
                 400, "TOKEN_INVALID", "refresh_token is not a valid token.", field="refresh_token"
             ) from None
-        if str(claims["sub"]) == str(get_jwt_identity()):
-            auth.revoke(claims)
+        tokens.end_session(other["sid"], user_id)
     return {"status": "logged_out"}
 
 
@@ -118,7 +122,10 @@ def create_media_token():
     identity = get_jwt_identity()
     if identity is None and current_app.config["AUTH_MODE"] == "required":
         raise APIError(401, "AUTH_REQUIRED", "Log in first.")
-    token, seconds = auth.media_token(str(identity) if identity else LOCAL_USER_ID)
+    if identity is None:
+        token, seconds = tokens.media_token(LOCAL_USER_ID, tokens.LOCAL_SESSION)
+    else:
+        token, seconds = tokens.media_token(str(identity), get_jwt()["sid"])
     return {"token": token, "expires_in": seconds}
 
 

@@ -6,9 +6,11 @@ from flask import Blueprint, current_app, request
 
 from ..auth import current_owner
 from ..errors import APIError
+from ..extensions import limiter
 from ..jobs import store
 from ..jobs.spec import JobSpec, resolve_upload, user_uploads_dir
 from ..models import Job, JobStatus
+from ..ratelimits import accepted, caller, limit_from
 from .common import cancel_owned_job, check_upstreams, owned_job, submit_job
 from .validation import json_body, parse
 
@@ -27,6 +29,7 @@ def _check_uploads(spec: JobSpec) -> None:
 
 
 @bp.post("/generate-video")
+@limiter.limit(limit_from("RATE_LIMIT_SUBMIT"), key_func=caller, deduct_when=accepted)
 def generate_video():
     spec = parse(JobSpec, json_body()).with_seed()
     _check_uploads(spec)

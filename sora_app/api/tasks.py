@@ -14,10 +14,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..auth import current_owner
 from ..errors import APIError
+from ..extensions import limiter
 from ..jobs import store
 from ..jobs.cleanup import remove_paths
 from ..jobs.spec import JobSpec
 from ..models import FINAL_STATUSES, TASK_STATUS, VIDEO_ID_PREFIX, Job, JobStatus, to_task_dict
+from ..ratelimits import accepted, caller, limit_from
 from .common import cancel_owned_job, check_upstreams, owned_job, submit_job
 from .uploads import allow_upload_size, save_image
 from .validation import json_body, parse
@@ -83,6 +85,7 @@ def _local_spec(task: TaskRequest, reference: str | None) -> dict[str, Any]:
 
 
 @bp.post("/tasks")
+@limiter.limit(limit_from("RATE_LIMIT_SUBMIT"), key_func=caller, deduct_when=accepted)
 def create_task():
     body, image = _task_body()
     task = parse(TaskRequest, body)

@@ -17,13 +17,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import current_app, request
-from flask_jwt_extended import decode_token
-from flask_jwt_extended.exceptions import JWTExtendedException
-from jwt import PyJWTError
 from simple_websocket import ConnectionClosed, Server
 from sqlalchemy import select
 
-from ..auth import MEDIA_PURPOSE
+from .. import tokens
+from ..errors import APIError
 from ..extensions import db, sock
 from ..models import (
     FINAL_STATUSES,
@@ -31,7 +29,6 @@ from ..models import (
     VIDEO_ID_PREFIX,
     Job,
     JobStatus,
-    RevokedToken,
     User,
     to_task_dict,
 )
@@ -45,7 +42,6 @@ CAPABILITIES = ["task_progress", "realtime_updates"]
 MAX_MESSAGE_BYTES = 64 * 1024
 """Client messages are tiny; a bigger one closes the socket (1009) before it is buffered."""
 MAX_SUBSCRIPTIONS = 100
-MAX_TOKEN_CHARS = 4096
 RESCAN_MS = 2000
 """subscribe_all re-reads this far behind its watermark, so a slow commit is not missed."""
 CLOSE_POLICY = 1008
@@ -67,7 +63,7 @@ class Connection:
     tasks: set[str] = field(default_factory=set)
     everything: bool = False
     since: int = 0
-    token_id: str | None = None
+    token_claims: dict[str, Any] | None = None
     token_expires: float | None = None
     seen: dict[str, tuple[int, tuple[str, int, str]]] = field(default_factory=dict)
     last_write: float = field(default_factory=time.monotonic)
@@ -112,20 +108,11 @@ def _send_job(conn: Connection, job: Job) -> None:
 
 def verify_token(raw: Any, *, media_only: bool = False) -> dict[str, Any]:
     """Claims of a usable token: an access token, or a media token (browsers set no headers)."""
-    if not isinstance(raw, str) or not 0 < len(raw) <= MAX_TOKEN_CHARS:
-        raise AuthFailed("payload.token must be a token string.")
+    kinds = {tokens.MEDIA} if media_only else {tokens.ACCESS, tokens.MEDIA}
     try:
-        claims = decode_token(raw)
-    except (PyJWTError, JWTExtendedException) as exc:
-        raise AuthFailed(f"The token is invalid or expired: {exc}.") from None
-    purpose = claims.get("purpose")
-    if media_only and purpose != MEDIA_PURPOSE:
-        raise AuthFailed("Only a media token may be sent in the URL; use an auth message.")
-    if claims.get("type") != "access" or purpose not in (None, MEDIA_PURPOSE):
-        raise AuthFailed("Send an access token or a media token.")
-    if db.session.get(RevokedToken, claims["jti"]) is not None:
-        raise AuthFailed("The token has been revoked (logged out).")
-    return claims
+        return tokens.verify(raw, kinds)
+    except APIError as exc:
+        raise AuthFailed(exc.message) from None
 
 
 def _username(user_id: str) -> str:
@@ -153,7 +140,7 @@ def _authenticate(conn: Connection, token: Any, *, media_only: bool = False) -> 
         conn.seen.clear()
         conn.everything = False
     conn.owner = user_id
-    conn.token_id, conn.token_expires = claims["jti"], float(claims["exp"])
+    conn.token_claims, conn.token_expires = claims, float(claims["exp"])
     expires = datetime.fromtimestamp(claims["exp"], UTC).isoformat()
     session = {"sessionId": claims["jti"], "expiresAt": expires}
     conn.send("authSuccess", {"userId": user_id, "username": username, **session})
@@ -285,12 +272,12 @@ def _push_changes(conn: Connection) -> None:
 
 def _session_ended(conn: Connection) -> str | None:
     """An authenticated socket lives no longer than its token: expiry or logout ends it."""
-    if conn.token_id is None:
+    if conn.token_claims is None:
         return None
     if conn.token_expires is not None and time.time() >= conn.token_expires:
         return "TOKEN_EXPIRED"
     db.session.rollback()
-    if db.session.get(RevokedToken, conn.token_id) is not None:
+    if tokens.session_revoked(conn.token_claims):
         return "TOKEN_REVOKED"
     return None
 
@@ -299,7 +286,7 @@ def _drop_session(conn: Connection, code: str) -> None:
     """Forget the user and what it followed; the client may send a fresh `auth`."""
     conn.error(code, "The session's token is no longer valid; send auth with a fresh token.")
     log.info("ws_session_ended connection_id=%s reason=%s", conn.id, code)
-    conn.owner, conn.token_id, conn.token_expires = None, None, None
+    conn.owner, conn.token_claims, conn.token_expires = None, None, None
     conn.tasks.clear()
     conn.seen.clear()
     conn.everything = False

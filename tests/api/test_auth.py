@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from flask_jwt_extended import create_access_token
 
-from sora_app import create_app
+from sora_app import create_app, tokens
 from tests.api.test_contract import publish
 from tests.conftest import app_config
 
@@ -96,7 +96,10 @@ def test_logout_revokes_access_and_refresh_tokens(client):
 def test_expired_and_garbage_tokens_are_401_in_the_error_shape(client, app):
     user_id = register(client)["user"]["id"]
     with app.app_context():
-        expired = create_access_token(identity=user_id, expires_delta=timedelta(seconds=-5))
+        sid = tokens.start_session(user_id)
+        expired = create_access_token(
+            identity=user_id, additional_claims={"sid": sid}, expires_delta=timedelta(seconds=-5)
+        )
     response = client.get("/api/progress", headers=bearer(expired))
     assert response.status_code == 401 and response.get_json()["error"] == "TOKEN_EXPIRED"
     garbage = client.get("/api/progress", headers=bearer("not.a.token"))

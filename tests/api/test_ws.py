@@ -7,6 +7,7 @@ import json
 import time
 from collections.abc import Iterator
 
+import jwt as pyjwt
 import pytest
 import requests
 from simple_websocket import Client, ConnectionClosed
@@ -16,12 +17,15 @@ from tests.conftest import serve
 HANG_GUARD = 60.0
 """Seconds before a missing message fails the test instead of hanging it (not a timing check)."""
 MAX_SOCKETS = 4
+SECRET = "ws-test-secret-" + "s" * 32
+"""The servers' signing key, so a test can mint tokens the way the server does."""
 
 
 def _serve(tmp, **extra: str) -> Iterator[str]:
     yield from serve(
         tmp, SORA_EVENT_POLL_SECONDS="0.1", SORA_EVENT_HEARTBEAT_SECONDS="1",
-        SORA_MAX_EVENT_STREAMS=str(MAX_SOCKETS), SORA_JOB_WORKERS="2", **extra,
+        SORA_MAX_EVENT_STREAMS=str(MAX_SOCKETS), SORA_JOB_WORKERS="2",
+        SORA_SECRET_KEY=SECRET, SORA_RATE_LIMIT_REGISTER="100 per hour", **extra,
     )  # fmt: skip
 
 
@@ -305,9 +309,13 @@ def test_an_expiring_token_ends_the_session(ws_server, connect, tmp_path):
     from sora_app import create_app
     from tests.conftest import app_config
 
-    _, user_id = register(ws_server, "tess")
-    with create_app(app_config(tmp_path)).app_context():  # same dev secret as the server
-        token = create_access_token(identity=user_id, expires_delta=timedelta(seconds=2))
+    access, user_id = register(ws_server, "tess")
+    sid = pyjwt.decode(access, options={"verify_signature": False})["sid"]
+    config = {**app_config(tmp_path), "JWT_SECRET_KEY": SECRET}
+    with create_app(config).app_context():  # the server's key and a live session of its
+        token = create_access_token(
+            identity=user_id, additional_claims={"sid": sid}, expires_delta=timedelta(seconds=2)
+        )
     socket = connect()
     socket.send("auth", {"token": token})
     socket.next("authSuccess")

@@ -157,6 +157,8 @@ class Settings:
     EVENT_POLL_SECONDS: float
     EVENT_HEARTBEAT_SECONDS: float
     MAX_EVENT_STREAMS: int
+    MAX_STREAMS_PER_USER: int
+    WS_AUTH_SECONDS: float
     UPSTREAMS: dict
     UPSTREAM_HEALTH_TTL: float
     LLM_FALLBACK: bool
@@ -230,6 +232,8 @@ def load_settings() -> Settings:
         EVENT_POLL_SECONDS=_env_float("SORA_EVENT_POLL_SECONDS", 0.5, minimum=0.05),
         EVENT_HEARTBEAT_SECONDS=_env_float("SORA_EVENT_HEARTBEAT_SECONDS", 15.0, minimum=1.0),
         MAX_EVENT_STREAMS=_env_int("SORA_MAX_EVENT_STREAMS", 8, minimum=1),
+        MAX_STREAMS_PER_USER=_env_int("SORA_MAX_STREAMS_PER_USER", 4, minimum=1),
+        WS_AUTH_SECONDS=_env_float("SORA_WS_AUTH_SECONDS", 5.0, minimum=0.1),
         UPSTREAMS=_upstreams(),
         UPSTREAM_HEALTH_TTL=_env_float("SORA_UPSTREAM_HEALTH_TTL", 15.0, minimum=0.0),
         LLM_FALLBACK=_env_bool("SORA_LLM_FALLBACK", True),

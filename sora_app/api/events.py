@@ -10,7 +10,7 @@ onto Redis pub/sub. Event ids are `updated_at` in milliseconds, so a reconnect w
 from __future__ import annotations
 
 import json
-import threading
+import re
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -23,21 +23,9 @@ from ..errors import APIError
 from ..extensions import db
 from ..models import CONTRACT1_STATUS, FINAL_STATUSES, Job, JobStatus
 from .common import owned_job
+from .stream_slots import client_gone, stream_slots
 
 bp = Blueprint("events", __name__, url_prefix="/api")
-
-_slot_lock = threading.Lock()
-
-
-def stream_slot() -> threading.BoundedSemaphore:
-    """At most MAX_EVENT_STREAMS open streams (SSE + WebSocket) per app, so they never starve
-    requests; kept on the app itself, like its other per-process state."""
-    extensions = current_app.extensions
-    with _slot_lock:
-        if "sora_stream_slots" not in extensions:
-            limit = int(current_app.config["MAX_EVENT_STREAMS"])
-            extensions["sora_stream_slots"] = threading.BoundedSemaphore(limit)
-        return extensions["sora_stream_slots"]
 
 
 def job_version(job: Job) -> int:
@@ -45,12 +33,17 @@ def job_version(job: Job) -> int:
     return int(stamp.replace(tzinfo=stamp.tzinfo or UTC).timestamp() * 1000)
 
 
+EVENT_ID = re.compile(r"[0-9]{1,13}")
+"""An id we sent (milliseconds since 1970); `isdigit()` would pass "²", and 20 digits overflow."""
+
+
 def _since() -> int:
     raw = request.headers.get("Last-Event-ID") or request.args.get("lastEventId") or "0"
-    if not raw.isdigit():
+    if not EVENT_ID.fullmatch(raw):
         raise APIError(
-            400, "VALIDATION_ERROR", "Last-Event-ID must be a number.", field="Last-Event-ID"
-        )
+            400, "VALIDATION_ERROR", "Last-Event-ID must be an event id we sent.",
+            field="Last-Event-ID",
+        )  # fmt: skip
     return int(raw)
 
 
@@ -82,7 +75,7 @@ def _ended_before(job_id: str, floor: int) -> bool:
     return job is None or (job.job_status in FINAL_STATUSES and job_version(job) <= floor)
 
 
-def _stream(owner: str, job_id: str | None, since: int) -> Iterator[str]:
+def _stream(owner: str, job_id: str | None, since: int, environ: dict) -> Iterator[str]:
     config = current_app.config
     poll, heartbeat = float(config["EVENT_POLL_SECONDS"]), float(config["EVENT_HEARTBEAT_SECONDS"])
     sent: set[tuple[str, int]] = set()
@@ -112,24 +105,33 @@ def _stream(owner: str, job_id: str | None, since: int) -> Iterator[str]:
             yield ": ping\n\n"
         sent = {(i, v) for i, v in sent if v >= since}
         time.sleep(poll)
+        if client_gone(environ):  # free the slot now, not at the next heartbeat's failed write
+            return
 
 
 def _response(job_id: str | None) -> Response:
-    slot = stream_slot()
-    if not slot.acquire(blocking=False):
+    owner, since = current_owner(), _since()  # bad input is refused before a slot is taken
+    if request.method == "HEAD":  # headers only: no stream, so no slot to hold
+        return _event_stream_response(iter(()))
+    slot = stream_slots().acquire(owner)
+    if slot is None:
         raise APIError(
             429, "TOO_MANY_STREAMS", "Too many open event streams; close one or poll instead.",
             headers={"Retry-After": "5"},
         )  # fmt: skip
-    owner, since = current_owner(), _since()
+    environ = request.environ
 
     def generate() -> Iterator[str]:
-        try:
-            yield from _stream(owner, job_id, since)
-        finally:
-            slot.release()
+        with slot:
+            yield from _stream(owner, job_id, since, environ)
 
-    response = Response(stream_with_context(generate()), mimetype="text/event-stream")
+    response = _event_stream_response(stream_with_context(generate()))
+    response.call_on_close(slot.release)  # a body never iterated (or cut short) still frees it
+    return response
+
+
+def _event_stream_response(body: Iterator[str]) -> Response:
+    response = Response(body, mimetype="text/event-stream")
     response.headers["Cache-Control"] = "no-cache"
     response.headers["X-Accel-Buffering"] = "no"  # nginx: pass events through at once
     return response

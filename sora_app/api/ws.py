@@ -33,8 +33,9 @@ from ..models import (
     to_task_dict,
 )
 from ..pipeline.images import ASPECTS
-from .events import active_jobs, changed_jobs, job_version, stream_slot
+from .events import active_jobs, changed_jobs, job_version
 from .health import VERSION
+from .stream_slots import Slot, stream_slots
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,22 @@ class Connection:
     token_expires: float | None = None
     seen: dict[str, tuple[int, tuple[str, int, str]]] = field(default_factory=dict)
     last_write: float = field(default_factory=time.monotonic)
+    slot: Slot | None = None
+    auth_deadline: float | None = None
+    """When an anonymous socket of AUTH_MODE=required is closed unless it authenticated."""
+
+    def take_slot(self, owner: str) -> bool:
+        """Hold a stream slot for `owner` (only sockets that act for someone hold one)."""
+        if self.slot is not None and self.slot.owner == owner:
+            return True
+        self.drop_slot()
+        self.slot = stream_slots().acquire(owner)
+        return self.slot is not None
+
+    def drop_slot(self) -> None:
+        if self.slot is not None:
+            self.slot.release()
+            self.slot = None
 
     def send(self, kind: str, payload: dict[str, Any]) -> None:
         body = {"type": kind, "timestamp": int(time.time() * 1000), "payload": payload}
@@ -135,11 +152,14 @@ def _authenticate(conn: Connection, token: Any, *, media_only: bool = False) -> 
         conn.error("AUTH_FAILED", str(exc))
         conn.ws.close(CLOSE_POLICY, "Authentication failed")
         return False
+    if not conn.take_slot(user_id):
+        _refuse(conn)
+        return False
     if user_id != conn.owner:  # another user: nothing followed so far carries over
         conn.tasks.clear()
         conn.seen.clear()
         conn.everything = False
-    conn.owner = user_id
+    conn.owner, conn.auth_deadline = user_id, None
     conn.token_claims, conn.token_expires = claims, float(claims["exp"])
     expires = datetime.fromtimestamp(claims["exp"], UTC).isoformat()
     session = {"sessionId": claims["jti"], "expiresAt": expires}
@@ -287,6 +307,8 @@ def _drop_session(conn: Connection, code: str) -> None:
     conn.error(code, "The session's token is no longer valid; send auth with a fresh token.")
     log.info("ws_session_ended connection_id=%s reason=%s", conn.id, code)
     conn.owner, conn.token_claims, conn.token_expires = None, None, None
+    conn.drop_slot()  # an anonymous socket holds no slot, and must authenticate in time again
+    conn.auth_deadline = time.monotonic() + float(current_app.config["WS_AUTH_SECONDS"])
     conn.tasks.clear()
     conn.seen.clear()
     conn.everything = False
@@ -300,9 +322,14 @@ def _serve(conn: Connection) -> str:
         return "auth_failed"
     next_poll = time.monotonic() + poll
     while True:
-        raw = conn.ws.receive(timeout=max(0.0, next_poll - time.monotonic()))
+        wake = min(next_poll, conn.auth_deadline or next_poll)
+        raw = conn.ws.receive(timeout=max(0.0, wake - time.monotonic()))
         if raw is not None and not _handle(conn, raw):
             return "auth_failed"
+        if conn.auth_deadline is not None and time.monotonic() >= conn.auth_deadline:
+            conn.error("AUTH_TIMEOUT", "No auth message in time; reconnect and authenticate.")
+            conn.ws.close(CLOSE_POLICY, "Authentication timeout")
+            return "auth_timeout"
         if time.monotonic() >= next_poll:
             ended = _session_ended(conn)
             if ended:
@@ -313,25 +340,40 @@ def _serve(conn: Connection) -> str:
             conn.send("ping", {})  # keeps proxies from closing an idle socket
 
 
+def _refuse(conn: Connection) -> None:
+    log.warning("ws_refused connection_id=%s reason=too_many_connections", conn.id)
+    conn.error("TOO_MANY_CONNECTIONS", "Too many open live connections; retry later.")
+    conn.ws.close(CLOSE_TRY_LATER, "Too many connections")
+
+
+def _open(conn: Connection) -> bool:
+    """Open mode: the socket is the local user's at once. Required mode: it holds no slot and
+    must authenticate within WS_AUTH_SECONDS, so idle anonymous sockets lock nobody out."""
+    if conn.auth_required:
+        conn.auth_deadline = time.monotonic() + float(current_app.config["WS_AUTH_SECONDS"])
+        return True
+    if not conn.take_slot(LOCAL_USER_ID):
+        _refuse(conn)
+        return False
+    return True
+
+
 @sock.route("/ws")
 def live_updates(ws: Server) -> None:
     """Contract 2's live channel; a full process refuses it instead of starving requests."""
     conn = Connection(ws, uuid.uuid4().hex, current_app.config["AUTH_MODE"] == "required")
     ws.max_message_size = MAX_MESSAGE_BYTES
-    slot = stream_slot()
-    if not slot.acquire(blocking=False):
-        log.warning("ws_refused connection_id=%s reason=too_many_connections", conn.id)
-        conn.error("TOO_MANY_CONNECTIONS", "Too many open live connections; retry later.")
-        ws.close(CLOSE_TRY_LATER, "Too many connections")
-        return
     log.info("ws_open connection_id=%s", conn.id)
     outcome = "error"
     hello = {"connectionId": conn.id, "serverVersion": VERSION, "capabilities": CAPABILITIES}
     try:
+        if not _open(conn):
+            outcome = "refused"
+            return
         conn.send("connected", hello)
         outcome = _serve(conn)
     except (ConnectionClosed, OSError):
         outcome = "closed"
     finally:
-        slot.release()
+        conn.drop_slot()
         log.info("ws_close connection_id=%s outcome=%s", conn.id, outcome)

@@ -9,6 +9,7 @@ from flask import Blueprint, current_app, send_from_directory
 from ..auth import current_owner
 from ..errors import APIError
 from ..jobs import store
+from ..safe_paths import safe_file
 
 bp = Blueprint("media", __name__, url_prefix="/api")
 
@@ -25,7 +26,7 @@ def get_video(filename: str):
         raise APIError(404, "VIDEO_NOT_FOUND", "No such video.", field="filename")
     videos_dir = current_app.config["VIDEOS_DIR"]
     job = store.find_by_media(filename)
-    if job is None or job.owner_id != current_owner() or not (videos_dir / filename).is_file():
+    if job is None or job.owner_id != current_owner() or safe_file(videos_dir, filename) is None:
         raise APIError(404, "VIDEO_NOT_FOUND", f"No video named {filename!r}.", field="filename")
     return send_from_directory(
         videos_dir, filename, mimetype=MIMETYPES[match.group(1)], conditional=True, max_age=3600

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 from pathlib import Path, PurePosixPath
 from typing import Annotated, Any
@@ -20,6 +21,7 @@ from ..pipeline.images import ASPECTS, IMAGE_STYLES
 from ..pipeline.script import HOOK_INTENSITIES, PACINGS, STORY_TYPES
 from ..pipeline.types import Character, CompileOptions, ImageSpec, StoryRequest
 from ..pipeline.voices import DEFAULT_VOICE_ID, VOICES
+from ..safe_paths import safe_file, safe_id
 
 IMAGE_MODES: tuple[str, ...] = ("ai_only", "stock_only", "manual_only", "mixed")
 ENGINES: tuple[str, ...] = ("local", "sora")
@@ -106,7 +108,7 @@ class JobSpec(BaseModel):
             return data
         data = {k: v for k, v in data.items() if v is not None or k == "topic"}
         duration = data.get("duration", 1.0)
-        if "num_scenes" not in data and isinstance(duration, int | float) and duration > 0:
+        if "num_scenes" not in data and isinstance(duration, int | float) and 0 < duration < 1e6:
             data["num_scenes"] = min(5, max_scenes(duration))
         return data
 
@@ -185,15 +187,19 @@ class JobSpec(BaseModel):
 
 
 def user_uploads_dir(uploads_root: Path, owner_id: str) -> Path:
-    """Each user's uploads live in their own folder; nobody can name another's files."""
-    return uploads_root / owner_id
+    """Each user's uploads live in their own folder; nobody can name another's files.
+
+    The owner id becomes a path component, so anything but a plain identifier (a forged
+    token `sub` such as `../../etc`) raises ValueError instead of escaping uploads_root.
+    """
+    return Path(uploads_root) / safe_id(owner_id)
 
 
 def resolve_upload(name: str, uploads_dir: Path) -> Path:
     """Map a client-given upload name to a file inside uploads_dir, or raise ValueError.
 
-    Only relative names are accepted; after resolving symlinks the file must still be inside
-    the uploads folder, so no input can make the server read an arbitrary file.
+    Only plain names of regular files are accepted: no paths and no symlinks (even ones that
+    point inside the folder), so no input can make the server read an arbitrary file.
     """
     if "\x00" in name or "\\" in name:
         raise ValueError("must be a plain file name inside the uploads folder")
@@ -202,15 +208,9 @@ def resolve_upload(name: str, uploads_dir: Path) -> Path:
         raise ValueError("must be a file name inside the uploads folder, not a path")
     if relative.suffix.lower() not in UPLOAD_SUFFIXES:
         raise ValueError(f"must be an image ({', '.join(sorted(UPLOAD_SUFFIXES))})")
-    try:
-        root = uploads_dir.resolve()
-        candidate = (root / relative).resolve()
-        inside = candidate.is_relative_to(root)
-        exists = inside and candidate.is_file()
-    except OSError:  # e.g. a name longer than the filesystem allows
-        raise ValueError("must be the name of an uploaded file") from None
-    if not inside:
-        raise ValueError("must be a file name inside the uploads folder, not a path")
-    if not exists:
-        raise ValueError(f"no uploaded file named {relative.as_posix()!r}")
-    return candidate
+    found = safe_file(uploads_dir, relative.as_posix())
+    if found is not None:
+        return found
+    if os.path.lexists(Path(uploads_dir) / relative):
+        raise ValueError("must be a plain file inside the uploads folder (links are not followed)")
+    raise ValueError(f"no uploaded file named {relative.as_posix()!r}")

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
 from sora_app.pipeline.types import (
     CancelCheck,
@@ -44,6 +44,15 @@ ASPECTS: dict[str, tuple[int, int]] = {
     "1:1": (1080, 1080),
 }
 JPEG_QUALITY = 92
+MAX_PIXELS = 40_000_000
+"""Largest accepted picture: decoding costs ~4 bytes a pixel, so this bounds a worker's RAM."""
+MAX_SIDE = 12_000
+MAX_ASPECT = 20.0
+"""A 1 x 39M-pixel PNG passes an area check yet blew a worker up to 1.2 GB, so sides and
+their ratio are limited too; any real photo or panorama fits."""
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+"""Pillow's own guard, for any open() that skips `size_problem`: past 2x this it raises
+DecompressionBombError instead of allocating."""
 
 
 def scene_image_path(out_dir: Path, index: int) -> Path:
@@ -107,10 +116,38 @@ def make_images(
     return paths
 
 
+def size_problem(width: int, height: int) -> str | None:
+    """Why a picture of this header size is refused, or None; call it before decoding."""
+    if width < 1 or height < 1:
+        return "it has no pixels"
+    if max(width, height) > MAX_SIDE:
+        return f"each side may be at most {MAX_SIDE} pixels"
+    if max(width, height) / min(width, height) > MAX_ASPECT:
+        return f"it may be at most {MAX_ASPECT:g} times wider than tall (or taller than wide)"
+    if width * height > MAX_PIXELS:
+        return f"it may have at most {MAX_PIXELS // 1_000_000} megapixels"
+    return None
+
+
+def displayed_size(img: Image.Image) -> tuple[int, int]:
+    """Width and height as viewers show it: EXIF orientations 5-8 turn the picture sideways."""
+    width, height = img.size
+    turned = img.getexif().get(ExifTags.Base.Orientation) in (5, 6, 7, 8)
+    return (height, width) if turned else (width, height)
+
+
 def load_manual_image(path: Path, width: int, height: int) -> Image.Image:
-    """Open an upload upright, flatten it to RGB and cover-fit it to the video frame."""
+    """Open an upload upright, flatten it to RGB and cover-fit it to the video frame.
+
+    The header size is checked before decoding: files reach here from old uploads, remote
+    image APIs and stock sites, not only through the upload check.
+    """
     try:
         with Image.open(path) as src:
+            problem = size_problem(*src.size)
+            if problem:
+                what = f"'{path.name}' is {src.width}x{src.height} pixels; {problem}."
+                raise StageError("BAD_IMAGE", what)
             src.load()
             img = ImageOps.exif_transpose(src)
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:

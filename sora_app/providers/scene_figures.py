@@ -20,6 +20,8 @@ from sora_app.providers.scene_styles import RGB, stable_hash
 _INK: RGB = (12, 12, 20)
 _SS = 2
 """Supersampling factor for shape masks, so silhouettes get anti-aliased edges."""
+_SKY_FILL = 0.5
+"""Largest sky symbol as a fraction of the sky band (caption band bottom to horizon)."""
 
 
 def stamp(
@@ -63,14 +65,34 @@ def stamp(
 
 
 def _spread(rng: np.random.Generator, taken: list[tuple[float, float]], box, tries: int = 8):
-    """Pick the candidate point farthest from what is already placed, to avoid pile-ups."""
+    """Pick the candidate point farthest from what is already placed, to avoid pile-ups.
+
+    A box that is empty on an axis (the shape is wider than the room) collapses to its middle
+    on that axis instead of making numpy raise, so no frame shape can crash a render.
+    """
+    x0, x1 = _span(box[0], box[2])
+    y0, y1 = _span(box[1], box[3])
     best, best_d = (0.0, 0.0), -1.0
     for _ in range(tries):
-        p = (rng.uniform(box[0], box[2]), rng.uniform(box[1], box[3]))
+        p = (rng.uniform(x0, x1), rng.uniform(y0, y1))
         d = min((math.dist(p, q) for q in taken), default=1e9)
         if d > best_d:
             best, best_d = p, d
     return best
+
+
+def _span(lo: float, hi: float) -> tuple[float, float]:
+    """An interval for rng.uniform, which raises when high < low."""
+    return (lo, hi) if hi >= lo else ((lo + hi) / 2, (lo + hi) / 2)
+
+
+def _sky_size(frame: Frame, size: float) -> float:
+    """Sky symbols must fit between the caption band and the horizon with room to move.
+
+    In 16:9 and 1:1 that band is only ~26% of the short side, less than the lead symbol
+    (24%) plus its margins (x1.3), so the size is capped at half the band.
+    """
+    return min(size, (frame.horizon - frame.sky_top) * _SKY_FILL)
 
 
 def motifs(
@@ -89,6 +111,7 @@ def motifs(
             continue
         size = u * (0.24 if i == 0 else rng.uniform(0.1, 0.15))
         if name in SKY_SHAPES:
+            size = _sky_size(frame, size)
             ops = SKY_SHAPES[name](h >> 12)
             box = (size * 0.7, frame.sky_top + size * 0.6, frame.w - size * 0.7,
                    frame.horizon - size * 0.7)  # fmt: skip

@@ -84,9 +84,10 @@ def _init_extensions(app: Flask) -> None:
         expose_headers=["Content-Range", "Accept-Ranges", "Content-Length", "Retry-After"],
         methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
     )
-    from .api import ws  # noqa: F401  (its @sock.route must exist before init_app)
+    from .api import ws  # its @sock.route must exist before init_app
 
     sock.init_app(app)
+    app.before_request(ws.check_handshake)
 
 
 def _register_blueprints(app: Flask) -> None:

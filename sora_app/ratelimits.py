@@ -16,6 +16,7 @@ from flask import Flask, current_app, g, request
 from flask_limiter import RateLimitExceeded
 from flask_limiter.util import get_remote_address
 
+from .api.validation import parsed_json
 from .errors import error_response
 from .extensions import limiter
 from .models import LOCAL_USER_ID
@@ -28,7 +29,7 @@ def limit_from(setting: str) -> Callable[[], str]:
 
 def login_name() -> str:
     """The account being guessed at, whatever address the guesses come from."""
-    body = request.get_json(silent=True, force=True) if request.content_length else None
+    body = parsed_json() if request.content_length else None
     name = body.get("username") if isinstance(body, dict) else None
     return f"login:{name.strip().lower()[:254]}" if isinstance(name, str) else "login:"
 

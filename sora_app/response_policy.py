@@ -4,9 +4,12 @@
   `Cache-Control: no-store` unless a view chose otherwise.
 - Owned media may be cached by the viewer's own browser only: `private`, never `public`.
 - Every 401 says how to authenticate (`WWW-Authenticate: Bearer`, RFC 6750).
+- Nothing answers in HTML: an automatic OPTIONS answer is JSON too.
 """
 
 from __future__ import annotations
+
+import json
 
 from flask import Flask, Response, request
 
@@ -33,7 +36,16 @@ def apply_policy(response: Response) -> Response:
         response.vary.add("Authorization")
     elif response.mimetype == "application/json" and "Cache-Control" not in response.headers:
         response.headers["Cache-Control"] = "no-store"
+    if request.method == "OPTIONS" and response.mimetype == "text/html":
+        _options_as_json(response)
     return response
+
+
+def _options_as_json(response: Response) -> None:
+    """Flask's automatic OPTIONS answer is an empty text/html page; say the same in JSON."""
+    response.set_data(json.dumps({"allow": sorted(response.allow)}))
+    response.mimetype = "application/json"
+    response.headers["Cache-Control"] = "no-store"
 
 
 def init_response_policy(app: Flask) -> None:

@@ -7,6 +7,7 @@ is the topic, `duration` is seconds, and a reference image becomes the first sce
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import Blueprint, current_app, request
@@ -26,6 +27,7 @@ from .validation import json_body, parse
 
 bp = Blueprint("tasks", __name__, url_prefix="/api/video")
 
+WHOLE_NUMBER = re.compile(r"[0-9]{1,9}")
 STATUS_FILTER = {name: status.value for status, name in TASK_STATUS.items()}
 SECONDS_PER_SCENE = 6
 LOCAL_MIN_SECONDS = 6
@@ -106,7 +108,7 @@ def get_task(video_id: str):
 
 def _int_arg(name: str, default: int, low: int, high: int) -> int:
     raw = request.args.get(name, str(default))
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    if not WHOLE_NUMBER.fullmatch(raw) or not low <= int(raw) <= high:  # not isdigit(): "²"
         raise APIError(
             400, "VALIDATION_ERROR", f"{name} must be a whole number {low}-{high}.", field=name
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any, TypeVar
 
 from flask import request
@@ -12,14 +13,28 @@ from ..errors import APIError
 M = TypeVar("M", bound=BaseModel)
 
 
-def json_body() -> dict[str, Any]:
-    """The request's JSON object; curl users who forget the Content-Type are still understood."""
+def parsed_json() -> Any:
+    """The request body as JSON, or None when it is not JSON a server should act on.
+
+    Absurdly deep nesting (RecursionError while decoding) and lone surrogates ("\\ud800",
+    which no UTF-8 database or response can hold) are bad input, not server faults.
+    Curl users who forget the Content-Type are still understood.
+    """
     try:
         body = request.get_json(force=True, silent=True)
-    except RecursionError:  # absurdly deep nesting is bad input, not a server fault
-        body = None
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except (RecursionError, UnicodeEncodeError):
+        return None
+    return body
+
+
+def json_body() -> dict[str, Any]:
+    """The request's JSON object, or 400 INVALID_JSON."""
+    body = parsed_json()
     if not isinstance(body, dict):
-        raise APIError(400, "INVALID_JSON", "The request body must be a JSON object.")
+        raise APIError(
+            400, "INVALID_JSON", "The request body must be a JSON object of valid Unicode text."
+        )
     return body
 
 

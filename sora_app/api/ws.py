@@ -7,8 +7,10 @@ subscriber with no broker. A socket holds a gthread thread, so it takes an SSE s
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
+import re
 import time
 import uuid
 from collections.abc import Callable
@@ -43,6 +45,10 @@ CAPABILITIES = ["task_progress", "realtime_updates"]
 MAX_MESSAGE_BYTES = 64 * 1024
 """Client messages are tiny; a bigger one closes the socket (1009) before it is buffered."""
 MAX_SUBSCRIPTIONS = 100
+HANDSHAKE_KEY_BYTES = 16
+WS_ENDPOINT = "__flask_sock.live_updates"
+"""flask-sock registers /ws on a blueprint of its own."""
+TASK_ID = re.compile(r"[A-Za-z0-9_-]{1,100}")
 RESCAN_MS = 2000
 """subscribe_all re-reads this far behind its watermark, so a slow commit is not missed."""
 CLOSE_POLICY = 1008
@@ -180,7 +186,7 @@ def _owner(conn: Connection) -> str | None:
 
 def _video_id(conn: Connection, payload: dict[str, Any]) -> str | None:
     video_id = payload.get("videoId")
-    if not isinstance(video_id, str) or not 0 < len(video_id) <= 100:
+    if not isinstance(video_id, str) or not TASK_ID.fullmatch(video_id):
         conn.error("BAD_MESSAGE", "payload.videoId must be a task id string.")
         return None
     return video_id
@@ -245,7 +251,8 @@ def _handle(conn: Connection, raw: str | bytes) -> bool:
     """Act on one client message; False when the socket was closed (a refused token)."""
     try:
         data = json.loads(raw) if isinstance(raw, str) else None
-    except ValueError:
+        json.dumps(data, ensure_ascii=False).encode("utf-8")  # no lone surrogates ("\ud800")
+    except (ValueError, RecursionError, UnicodeEncodeError):  # also 50,000-deep arrays
         data = None
     payload = (data.get("payload") or {}) if isinstance(data, dict) else None
     if not isinstance(payload, dict) or not isinstance(data.get("type"), str):
@@ -356,6 +363,32 @@ def _open(conn: Connection) -> bool:
         _refuse(conn)
         return False
     return True
+
+
+def check_handshake() -> None:
+    """Refuse a malformed upgrade with a JSON 4xx before flask-sock would fail on it (500)."""
+    if request.endpoint != WS_ENDPOINT or request.method == "OPTIONS":
+        return
+    if request.headers.get("Upgrade", "").lower() != "websocket":
+        raise APIError(
+            426, "UPGRADE_REQUIRED", "/ws speaks WebSocket only: send Upgrade: websocket.",
+            headers={"Upgrade": "websocket", "Connection": "Upgrade"},
+        )  # fmt: skip
+    key = request.headers.get("Sec-WebSocket-Key", "")
+    try:
+        valid_key = len(base64.b64decode(key, validate=True)) == HANDSHAKE_KEY_BYTES
+    except ValueError:
+        valid_key = False
+    if not valid_key:
+        raise APIError(
+            400, "BAD_HANDSHAKE", "Sec-WebSocket-Key must be 16 random bytes in base64.",
+            field="Sec-WebSocket-Key",
+        )  # fmt: skip
+    if request.headers.get("Sec-WebSocket-Version", "").strip() != "13":
+        raise APIError(
+            426, "UNSUPPORTED_WEBSOCKET_VERSION", "Only WebSocket version 13 is spoken here.",
+            field="Sec-WebSocket-Version", headers={"Sec-WebSocket-Version": "13"},
+        )  # fmt: skip
 
 
 @sock.route("/ws")

@@ -247,6 +247,23 @@ def test_ping_pong_bad_json_unknown_type_and_server_heartbeat(connect):
     assert socket.next("ping", skip_pings=False)["payload"] == {}  # idle: the server pings
 
 
+def test_messages_that_used_to_drop_the_connection_are_bad_messages(connect):
+    socket = connect()
+    socket.next("connected")
+    for raw in (
+        '{"type": "subscribe_task", "payload": {"videoId": "video_\\ud800"}}',
+        '{"type": "subscribe_task", "payload": {"videoId": "../../etc"}}',
+        "[" * 30_000 + "]" * 30_000,  # 60 KB: under the size limit
+        '{"type": "ping", "payload": {"x": ' + "[" * 20_000 + "]" * 20_000 + "}}",
+    ):
+        socket.ws.send(raw)
+        assert socket.next("error")["payload"]["code"] == "BAD_MESSAGE", raw[:60]
+    socket.ws.send('{"type": "auth", "payload": {"token": "\\ud800"}}')
+    assert socket.next("error")["payload"]["code"] == "BAD_MESSAGE"
+    socket.send("ping")
+    assert socket.next("pong")["type"] == "pong", "the socket survived all of it"
+
+
 def test_open_mode_anonymous_socket_follows_local_tasks(ws_server, connect):
     socket = connect()
     socket.send("subscribe_all")

@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint format pytest bench-e2e fake-upstreams clean
+.PHONY: install run test test-fast lint format pytest bench-e2e fake-upstreams clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "python3 is required but was not found on PATH."; exit 1; }
@@ -33,6 +33,10 @@ pytest: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test: lint pytest
+
+# The quick local loop: everything but the long renders marked slow (CI runs those).
+test-fast: lint
+	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
 bench-e2e: install
 	$(BIN)/python bench/e2e.py

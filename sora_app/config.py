@@ -165,6 +165,7 @@ class Settings:
     VIDEO_API_POLL_SECONDS: float
     VIDEO_API_MAX_WAIT_SECONDS: float
     MAX_DOWNLOAD_BYTES: int
+    FFMPEG_STALL_SECONDS: float
     HEALTH_MIN_FREE_MB: int
     RATELIMIT_ENABLED: bool
     RATELIMIT_STORAGE_URI: str
@@ -240,6 +241,7 @@ def load_settings() -> Settings:
         VIDEO_API_POLL_SECONDS=_env_float("SORA_VIDEO_API_POLL_SECONDS", 5.0, minimum=0.05),
         VIDEO_API_MAX_WAIT_SECONDS=_env_float("SORA_VIDEO_API_MAX_WAIT_SECONDS", 1800.0, minimum=1),
         MAX_DOWNLOAD_BYTES=_env_int("SORA_MAX_DOWNLOAD_MB", 500, minimum=1) * 2**20,
+        FFMPEG_STALL_SECONDS=_env_float("SORA_FFMPEG_STALL_SECONDS", 60.0, minimum=1.0),
         HEALTH_MIN_FREE_MB=_env_int("SORA_HEALTH_MIN_FREE_MB", 500),
         RATELIMIT_ENABLED=_env_bool("SORA_RATELIMIT_ENABLED", True),
         RATELIMIT_STORAGE_URI=_env("SORA_RATELIMIT_STORAGE_URL", "memory://"),

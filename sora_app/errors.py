@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any
 
-from flask import Flask, has_request_context, jsonify, request
+from flask import Flask, current_app, has_request_context, jsonify, request
 from werkzeug.exceptions import HTTPException
+
+from . import space
+from .extensions import db
 
 log = logging.getLogger(__name__)
 
 ENVELOPE_PREFIXES = ("/api/video/tasks", "/api/video/stats")
 """Surfaces (contract 2) whose answers carry "success"."""
+
+DATABASE_RETRY_AFTER_SECONDS = 30
+
+DATABASE_MESSAGES = {
+    "disk_full": "The database's disk is full, so the request could not be completed.",
+    "read_only": "The database is read-only right now, so the request could not be completed.",
+    "unavailable": "The database cannot be used right now, so the request could not be completed.",
+}
 
 
 class APIError(Exception):
@@ -59,6 +71,41 @@ def error_response(
     return response
 
 
+def storage_full(low: dict[str, int], minimum: int) -> APIError:
+    """507 while a media folder is below the threshold /health warns at: refuse new work."""
+    folders = ", ".join(f"{name} ({mb} MB free)" for name, mb in low.items())
+    return APIError(
+        507,
+        "STORAGE_FULL",
+        f"The server is low on disk space: {folders}; at least {minimum} MB is needed. "
+        "New jobs and uploads are refused until space is freed.",
+        details={"folders": list(low), "free_mb": low, "min_free_mb": minimum},
+    )
+
+
+def storage_error(exc: Exception) -> APIError | None:
+    """A full disk (507) or an unusable database (503 + Retry-After); None for anything else."""
+    problem = space.database_problem(exc)
+    if problem is not None:
+        return APIError(
+            503,
+            "DATABASE_UNAVAILABLE",
+            f"{DATABASE_MESSAGES[problem]} Try again later.",
+            details={"reason": problem},
+            headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+        )
+    if not space.is_disk_full(exc):
+        return None
+    folders = space.full_folders(exc, current_app.config)
+    return APIError(
+        507,
+        "STORAGE_FULL",
+        f"The server has no room left in {space.where(folders)}, so nothing was stored. "
+        "Try again once space is freed.",
+        details={"folders": folders} if folders else None,
+    )
+
+
 def _code_for(exc: HTTPException) -> str:
     """Turn werkzeug's 'Request Entity Too Large' into 'REQUEST_ENTITY_TOO_LARGE'."""
     name = (exc.name or "error").upper()
@@ -87,5 +134,14 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def handle_unexpected(exc: Exception):
-        log.exception("unhandled error")
-        return error_response(500, "INTERNAL_ERROR", "An unexpected error occurred.")
+        storage = storage_error(exc)
+        if storage is None:
+            log.exception("unhandled error")
+            return error_response(500, "INTERNAL_ERROR", "An unexpected error occurred.")
+        with contextlib.suppress(Exception):
+            db.session.rollback()  # a failed commit leaves the session unusable until then
+        log.warning(
+            "event=storage_refused path=%s code=%s details=%s error=%s",
+            request.path, storage.code, storage.details, exc,
+        )  # fmt: skip
+        return handle_api_error(storage)

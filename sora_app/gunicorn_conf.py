@@ -3,11 +3,25 @@
 gthread workers: slow clients streaming a video hold a thread, not a whole process. Each
 worker process also runs its own job executor threads (started by wsgi.py after the fork),
 and they share one job queue through the database.
+
+Every way a worker is told to stop hands its running jobs back to the queue at once, without
+spending an attempt: SIGTERM (graceful: worker_exit), SIGINT/SIGQUIT (quick: worker_int;
+Ctrl-C sends SIGINT to the master *and* the workers, and the master adds a SIGQUIT).
 """
 
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+from typing import Any
+
 from sora_app.config import load_server_settings
+from sora_app.gunicorn_errors import install as install_json_errors
 
 _server = load_server_settings()
+install_json_errors()  # gunicorn's own 400/414/431 answers in our JSON shape, not HTML
 
 bind = f"{_server.host}:{_server.port}"
 workers = _server.workers
@@ -21,13 +35,73 @@ errorlog = "-"
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
 
 
-def worker_exit(server, worker) -> None:
-    """A worker leaving cleanly hands its running jobs back to the queue at once."""
-    import sys
+QUICK_HAND_BACK_SECONDS = 1.5
+"""A quick stop (SIGINT/SIGQUIT) may get only 2 s before the master's SIGKILL."""
+GRACEFUL_HAND_BACK_SECONDS = 10.0
+"""Well inside graceful_timeout, so the jobs are handed back before any SIGKILL."""
+STOP_SIGNALS = (signal.SIGINT, signal.SIGQUIT, signal.SIGTERM)
 
+
+def _executor() -> Any:
+    """This worker's job executor, or None (not booted yet, or in the master)."""
     from sora_app.jobs.executors import get_executor
 
     wsgi = sys.modules.get("wsgi")  # absent if the worker died while booting
-    executor = get_executor(wsgi.app) if wsgi is not None else None
-    if executor is not None:
-        executor.shutdown()
+    return get_executor(wsgi.app) if wsgi is not None else None
+
+
+def _ignore(sig: int, frame: Any) -> None:
+    """Swallow further stop signals while the jobs are handed back.
+
+    Not SIG_IGN: a signal already pending then makes Python raise OSError("Signal 3 ignored
+    due to race condition") wherever the main thread is, possibly inside the hand-back.
+    """
+
+
+def _hand_back_jobs(worker: Any, timeout: float) -> None:
+    """Stop this worker's jobs and re-queue them, deaf to further stop signals meanwhile.
+
+    Without that, Ctrl-C's second signal (the master's SIGQUIT) raised SystemExit inside the
+    hand-back and the job stayed `running` until its lease ran out, an attempt spent.
+    """
+    if os.getpid() != worker.pid:
+        return  # gunicorn also calls worker_exit in the master for a worker already gone
+    if threading.current_thread() is threading.main_thread():
+        for sig in STOP_SIGNALS:  # the master's SIGKILL stays the backstop
+            signal.signal(sig, _ignore)
+    executor = _executor()
+    if executor is None:
+        return
+    try:
+        executor.shutdown(timeout)
+    except Exception:
+        worker.log.exception("could not hand the running jobs back; their leases will expire")
+
+
+def post_worker_init(worker: Any) -> None:
+    """On SIGTERM, hand the jobs back now, while gunicorn drains requests.
+
+    worker_exit alone comes too late when a client holds a stream open: gunicorn's drain and
+    the master's SIGKILL share one graceful_timeout, so the worker may never get there.
+    """
+    graceful_exit = signal.getsignal(signal.SIGTERM)
+
+    def on_sigterm(sig: int, frame: Any) -> None:
+        executor = _executor()
+        if executor is not None:
+            executor.shutdown_soon(GRACEFUL_HAND_BACK_SECONDS)
+        if callable(graceful_exit):
+            graceful_exit(sig, frame)
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+    signal.siginterrupt(signal.SIGTERM, False)  # as gunicorn had it: don't break requests
+
+
+def worker_int(worker: Any) -> None:
+    """SIGINT or SIGQUIT (Ctrl-C, or the master's quick shutdown): hand the jobs back now."""
+    _hand_back_jobs(worker, QUICK_HAND_BACK_SECONDS)
+
+
+def worker_exit(server: Any, worker: Any) -> None:
+    """A worker leaving (graceful, or after worker_int) hands its running jobs back at once."""
+    _hand_back_jobs(worker, GRACEFUL_HAND_BACK_SECONDS)

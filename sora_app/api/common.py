@@ -6,8 +6,9 @@ from typing import Any
 
 from flask import current_app
 
+from .. import space
 from ..auth import current_owner
-from ..errors import APIError
+from ..errors import APIError, storage_full
 from ..jobs import store
 from ..jobs.executors import get_executor
 from ..jobs.runner import notify_cancel
@@ -18,8 +19,20 @@ from ..pipeline.voices import get_voice
 RETRY_AFTER_SECONDS = 30
 
 
+def require_room() -> None:
+    """Refuse new work (507) while a media folder is below the threshold /health warns at.
+
+    A job accepted now would only fail later for want of room, and an upload would fill
+    the disk the running jobs need.
+    """
+    low = space.low_media_folders(current_app.config)
+    if low:
+        raise storage_full(low, int(current_app.config["HEALTH_MIN_FREE_MB"]))
+
+
 def submit_job(request: dict[str, Any]) -> Job:
-    """Commit the job (the 2xx promise) if the queue has room, then wake a worker."""
+    """Commit the job (the 2xx promise) if the queue and the disks have room, then wake a worker."""
+    require_room()
     limit = int(current_app.config["JOB_QUEUE_LIMIT"])
     if store.count_by_status(JobStatus.QUEUED) >= limit:
         raise APIError(

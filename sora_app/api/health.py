@@ -2,26 +2,40 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, current_app
+from flask import Blueprint, current_app, request
 from sqlalchemy import text
 
+from .. import space
 from ..extensions import db
 from ..jobs import store, upstreams
 from ..jobs.executors import get_executor
 from ..models import JobStatus
 from ..pipeline.ffmpeg import ffmpeg_exe
+from .common import require_room
 
 bp = Blueprint("health", __name__)
 
 VERSION = "0.1.0"
 
 
+DATABASE_WORDS = {
+    "disk_full": "its disk is full",
+    "read_only": "it is read-only",
+    "unavailable": "it cannot be opened",
+}
+
+
 def _database() -> dict[str, Any]:
-    """Writable, not just reachable: a no-op UPDATE needs the write lock."""
+    """Writable, not just reachable: room on its disk, and a no-op UPDATE gets the write lock.
+
+    The UPDATE alone passes on a full disk (it writes nothing), hence the free-space look.
+    """
+    problem = space.database_storage_problem(current_app.config["SQLALCHEMY_DATABASE_URI"])
+    if problem is not None:
+        return _not_writable(problem, DATABASE_WORDS[problem])
     try:
         db.session.rollback()
         db.session.execute(text("UPDATE jobs SET id = id WHERE 1 = 0"))
@@ -29,7 +43,12 @@ def _database() -> dict[str, Any]:
         return {"ok": True}
     except Exception as exc:
         db.session.rollback()
-        return {"ok": False, "message": f"database not writable: {type(exc).__name__}"}
+        problem = space.database_problem(exc)
+        return _not_writable(problem, DATABASE_WORDS[problem] if problem else type(exc).__name__)
+
+
+def _not_writable(reason: str | None, words: str) -> dict[str, Any]:
+    return {"ok": False, "reason": reason, "message": f"database not writable: {words}"}
 
 
 def _ffmpeg() -> dict[str, Any]:
@@ -40,10 +59,17 @@ def _ffmpeg() -> dict[str, Any]:
 
 
 def _disk() -> dict[str, Any]:
-    videos: Path = current_app.config["VIDEOS_DIR"]
-    free_mb = shutil.disk_usage(videos if videos.exists() else videos.parent).free // 2**20
+    """Free space of every media folder; a low one is named (submits and uploads get 507)."""
+    free = space.media_free_mb(current_app.config)
     minimum = int(current_app.config["HEALTH_MIN_FREE_MB"])
-    return {"ok": free_mb >= minimum, "free_mb": free_mb, "min_free_mb": minimum}
+    low = [name for name, mb in free.items() if mb < minimum]
+    check: dict[str, Any] = {"ok": not low, "free_mb": min(free.values())}
+    check.update(min_free_mb=minimum, folders=free)
+    if low:
+        folders = ", ".join(f"{name} ({free[name]} MB free)" for name in low)
+        refused = "new jobs and uploads are refused"
+        check.update(low=low, message=f"low on disk space: {folders}; {refused}")
+    return check
 
 
 def _queue() -> dict[str, Any]:
@@ -64,6 +90,17 @@ def _workers() -> dict[str, Any]:
 def _upstreams() -> dict[str, Any]:
     services = upstreams.health(current_app)
     return {"ok": all(s["ok"] for s in services.values()), "services": services}
+
+
+@bp.before_app_request
+def refuse_uploads_when_low() -> None:
+    """Any multipart POST may carry an upload: refuse it (507) under the /health threshold.
+
+    Checked before the body is read, so a nearly full disk is not filled by the upload.
+    JSON submits are refused in submit_job, which every job goes through.
+    """
+    if request.method == "POST" and request.mimetype == "multipart/form-data":
+        require_room()
 
 
 @bp.get("/health")

@@ -30,9 +30,9 @@ bp = Blueprint("tasks", __name__, url_prefix="/api/video")
 WHOLE_NUMBER = re.compile(r"[0-9]{1,9}")
 STATUS_FILTER = {name: status.value for status, name in TASK_STATUS.items()}
 SECONDS_PER_SCENE = 6
-LOCAL_MIN_SECONDS = 6
-"""The local pipeline's shortest video; external APIs also offer 4 s."""
 """A local render gives each scene about this long."""
+SPEC_MIN_SECONDS = 6
+"""JobSpec's `duration` floor (0.1 min); the exact length travels in `seconds`."""
 
 
 class TaskRequest(BaseModel):
@@ -66,7 +66,8 @@ def _local_spec(task: TaskRequest, reference: str | None) -> dict[str, Any]:
     topic = task.prompt if len(task.prompt) <= 200 else task.prompt[:197].rsplit(" ", 1)[0] + "..."
     fields: dict[str, Any] = {
         "topic": topic,
-        "duration": max(task.duration, LOCAL_MIN_SECONDS) / 60,
+        "duration": max(task.duration, SPEC_MIN_SECONDS) / 60,
+        "seconds": task.duration,  # the narration is fitted to exactly this length
         "num_scenes": max(1, min(10, task.duration // SECONDS_PER_SCENE)),
         "aspect_ratio": task.aspect_ratio,
     }

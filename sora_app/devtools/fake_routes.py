@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import math
 import re
 import socket
 import time
@@ -21,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Flask, Response, g, jsonify, request
 
-from sora_app.devtools import fake_media
+from sora_app.devtools import fake_faults, fake_media
 from sora_app.devtools.fake_videos import openai_error, register_video_routes
 
 if TYPE_CHECKING:
@@ -31,7 +30,6 @@ log = logging.getLogger(__name__)
 
 PUBLIC_KINDS = frozenset({"media_photo", "media_generated"})
 """Download links work without the key, like real CDN URLs."""
-_STATUS_TYPES = {429: "rate_limit_error", 408: "timeout", 409: "conflict"}
 _ORIENTATIONS = {"landscape": (1920, 1280), "portrait": (1280, 1920), "square": (1600, 1600)}
 
 
@@ -41,23 +39,6 @@ def _authorized(fake: FakeUpstreams) -> bool:
         return True
     given = request.headers.get("Authorization", "")
     return given.removeprefix("Bearer ").strip() == fake.api_key
-
-
-def _status_fault(fault: str, fake: FakeUpstreams) -> Response:
-    """An HTTP error in OpenAI's shape; `503:noretry` adds x-should-retry: false."""
-    code_text, _, flag = fault.partition(":")
-    status = int(code_text)
-    response = openai_error(
-        status,
-        f"Fake upstream fault {status} on {request.path}.",
-        _STATUS_TYPES.get(status, "api_error"),
-    )
-    if status == 429:
-        response.headers["Retry-After"] = str(max(1, math.ceil(fake.retry_after_ms / 1000)))
-        response.headers["retry-after-ms"] = str(fake.retry_after_ms)
-    if flag == "noretry":
-        response.headers["x-should-retry"] = "false"
-    return response
 
 
 def _before(fake: FakeUpstreams) -> Response | None:
@@ -74,8 +55,10 @@ def _before(fake: FakeUpstreams) -> Response | None:
         sock = request.environ.get("werkzeug.socket")
         if sock is not None:
             sock.shutdown(socket.SHUT_RDWR)
+    elif fault == "trickle_headers":
+        fake_faults.trickle_headers(fake, g.entry)
     elif fault and re.fullmatch(r"\d{3}(:noretry)?", fault):
-        return _status_fault(fault, fake)
+        return fake_faults.status_fault(fault, fake)
     elif fault == "content_404":
         return openai_error(404, f"No content at {request.path}.", code="not_found")
     elif fault == "malformed_json":
@@ -86,18 +69,14 @@ def _before(fake: FakeUpstreams) -> Response | None:
     return None
 
 
-def _after(response: Response) -> Response:
-    """Record the status; `truncated` promises more bytes than it sends, then hangs up."""
+def _after(fake: FakeUpstreams, response: Response) -> Response:
+    """Record the status; body faults (`truncated`, `trickle`) rewrite the answer's body."""
     entry = g.get("entry")
     if entry is not None:
         entry["status"] = response.status_code
-    if g.get("fault") == "truncated":
-        response.direct_passthrough = False
-        body = response.get_data()
-        truncated = Response(iter([body[: len(body) // 2]]), status=response.status_code)
-        truncated.headers["Content-Type"] = response.headers.get("Content-Type", "")
-        truncated.headers["Content-Length"] = str(len(body))
-        return truncated
+    fault = g.get("fault")
+    if fault in fake_faults.BODY_FAULTS:
+        return fake_faults.body_fault(fault, response, fake, entry if entry is not None else {})
     return response
 
 
@@ -270,7 +249,7 @@ def build_app(fake: FakeUpstreams) -> Flask:
     """The whole fake: OpenAI-style chat/images/speech/videos, Pexels search, downloads."""
     app = Flask("sora_app.devtools.fake")
     app.before_request(lambda: _before(fake))
-    app.after_request(_after)
+    app.after_request(lambda response: _after(fake, response))
     app.add_url_rule(
         "/v1/models",
         "models",

@@ -19,6 +19,11 @@ videos_list, videos_delete, videos_content, videos_remix; a prefix such as ``vid
 - ``failed``: on videos_create/videos_get, the video ends ``status: failed`` with an error.
 - ``content_404``: a 404 instead of the content.
 - ``truncated``: Content-Length promises the whole body, half is sent, the connection closes.
+- ``trickle``: the normal answer, but its body goes out ``trickle_bytes`` every
+  ``trickle_seconds`` (a read timeout never fires); ``trickle_headers``: an endless status line,
+  a byte at a time. Both set ``trickling`` when they start and mark ``client_gone`` in the log
+  when the client hangs up first (``wait_hangup``).
+- ``bad_poll``: on videos_get, a 200 video object without a ``status``.
 - ``disconnect``: the connection is shut without any response.
 - refused: a live server cannot refuse, so use ``FakeUpstreams.refused_base_url()`` (a port
   that was just free, nothing listening) or ``stop()`` the server.
@@ -63,16 +68,23 @@ class FakeUpstreams:
         retry_after_ms: int = 1000,
         faults: dict[str, str] | None = None,
         cache_dir: Path | None = None,
+        trickle_seconds: float = 0.02,
+        trickle_bytes: int = 1,
     ) -> None:
         self.api_key = api_key
         self.video_seconds = video_seconds
         self.slow_seconds = slow_seconds
         self.retry_after_ms = retry_after_ms
+        self.trickle_seconds = trickle_seconds
+        self.trickle_bytes = trickle_bytes
+        self.trickling = threading.Event()
+        """Set when a trickle starts: lets a test cancel mid-trickle without sleeping."""
         self._own_cache = cache_dir is None
         self.cache_dir = cache_dir or Path(tempfile.mkdtemp(prefix="fake-upstreams-"))
         self.videos = VideoStore()
         self.generated: dict[str, bytes] = {}
         self._lock = threading.Lock()
+        self._hangup = threading.Condition(self._lock)
         self._faults: dict[str, list[Any]] = {}
         self._log: list[dict[str, Any]] = []
         self._server: BaseWSGIServer | None = None
@@ -138,6 +150,7 @@ class FakeUpstreams:
     def clear_faults(self) -> None:
         with self._lock:
             self._faults.clear()
+        self.trickling.clear()
 
     def take_fault(self, kind: str, header: str | None) -> str | None:
         """The fault for this request: the header wins, else a matching set_fault (counted)."""
@@ -170,6 +183,22 @@ class FakeUpstreams:
 
     def count(self, kind: str | None = None) -> int:
         return len(self.requests(kind))
+
+    def note_hangup(self, entry: dict[str, Any]) -> None:
+        """The client closed the connection before the answer was complete."""
+        with self._hangup:
+            entry["client_gone"] = True
+            self._hangup.notify_all()
+
+    def wait_hangup(self, kind: str, timeout: float) -> bool:
+        """Wait until a logged request of `kind` saw its client hang up mid-answer."""
+        with self._hangup:
+            return self._hangup.wait_for(
+                lambda: any(
+                    e.get("client_gone") for e in self._log if _kind_matches(kind, e["kind"])
+                ),
+                timeout,
+            )
 
     def clear_log(self) -> None:
         with self._lock:

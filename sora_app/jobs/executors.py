@@ -10,19 +10,26 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
 import threading
+import time
 from pathlib import Path
 
 from flask import Flask
 
+from ..space import database_problem
 from . import store
+from .backoff import Backoff
 from .cleanup import remove_job_files, sweep_orphans
 from .runner import run_job
 
 log = logging.getLogger(__name__)
 
 EXTENSION_KEY = "sora_executor"
+
+STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM, signal.SIGQUIT, signal.SIGHUP}
+"""Blocked in job threads and so in the ffmpeg they start (children inherit the mask)."""
 
 
 class ThreadExecutor:
@@ -41,6 +48,8 @@ class ThreadExecutor:
         self._threads: list[threading.Thread] = []
         self._busy = 0
         self._lock = threading.Lock()
+        self.backoffs: dict[str, Backoff] = {}
+        """Each loop's run of failures by thread name (for operators and tests)."""
 
     @property
     def owner_prefix(self) -> str:
@@ -65,22 +74,54 @@ class ThreadExecutor:
         """Called on submit so an idle worker starts the job without waiting for a scan."""
         self._wake.set()
 
-    def stop(self, timeout: float = 10.0) -> None:
+    def begin_shutdown(self) -> None:
+        """Tell running jobs to stop and idle workers to leave; returns at once.
+
+        Only sets events, so a signal handler may call it. A job stopped this way is left
+        `running` under our lease for shutdown() to hand back, not marked failed or cancelled.
+        """
+        self._stopping_jobs.set()
+        self.stop_loops()
+
+    def stop_loops(self) -> None:
         self._stop.set()
         self._wake.set()
+
+    def stop(self, timeout: float = 10.0) -> bool:
+        """Stop the loops and wait for them, `timeout` seconds in all; True if all ended."""
+        self.stop_loops()
+        deadline = time.monotonic() + timeout
         for thread in self._threads:
-            thread.join(timeout)
+            thread.join(max(0.0, deadline - time.monotonic()))
+        return not any(thread.is_alive() for thread in self._threads)
 
     def shutdown(self, timeout: float = 10.0) -> None:
-        """Clean exit (gunicorn worker_exit): stop our jobs, then re-queue them at once.
+        """Clean exit (any gunicorn shutdown path): stop our jobs, then re-queue them at once.
 
         The jobs are asked to stop first (ffmpeg killed, partials removed) and given
         `timeout` seconds, so no other process resumes a job while this one still works on it.
+        A job still running by then is handed back too (this process is exiting), but its
+        attempt stays spent, so its successor's temp files carry another attempt number.
+        Calling it again is harmless (nothing left to release).
         """
-        self._stopping_jobs.set()
-        self.stop(timeout)
+        self.begin_shutdown()
+        stopped = self.stop(timeout)
         with self.app.app_context():
-            store.release_leases(self.owner_prefix)
+            store.release_leases(self.owner_prefix, refund_attempt=stopped)
+
+    def shutdown_soon(self, timeout: float = 10.0) -> None:
+        """shutdown() in a thread of its own: for a signal handler that must return at once.
+
+        Non-daemon, so the process waits for it before exiting.
+        """
+        self.begin_shutdown()
+        threading.Thread(target=self._shutdown_quietly, args=(timeout,), name="hand-back").start()
+
+    def _shutdown_quietly(self, timeout: float) -> None:
+        try:
+            self.shutdown(timeout)
+        except Exception:
+            log.exception("could not hand the running jobs back; their leases will expire")
 
     def _sweep(self) -> None:
         """Partial outputs of jobs no process is running (a killed server left them)."""
@@ -99,54 +140,84 @@ class ThreadExecutor:
         return self._busy
 
     def _work_loop(self, owner: str) -> None:
+        """Claim and run jobs; while the database fails, wait longer each time (or a wake)."""
+        _deaf_to_stop_signals()
+        backoff = self.backoffs[threading.current_thread().name] = Backoff(
+            f"claim owner={owner}", self.scan_seconds
+        )
         while not self._stop.is_set():
-            job_id = self._claim(owner)
-            if job_id is None:
-                self._wake.wait(self.scan_seconds)
-                self._wake.clear()
-                continue
-            with self._lock:
-                self._busy += 1
             try:
-                run_job(self.app, job_id, owner, stopping=self._stopping_jobs)
-            except Exception:
-                log.exception("runner crashed job=%s", job_id)
-                self._fail(job_id, owner)
-            finally:
-                with self._lock:
-                    self._busy -= 1
+                with self.app.app_context():
+                    job_id = store.claim_next(owner, self.lease_seconds)
+            except Exception as exc:
+                self._idle(backoff.failed(exc))
+                continue
+            backoff.succeeded()
+            if job_id is None:
+                self._idle(self.scan_seconds)
+            else:
+                self._run(job_id, owner)
+
+    def _idle(self, seconds: float) -> None:
+        """Wait for a submit's wake-up, a shutdown, or `seconds`."""
+        self._wake.wait(seconds)
+        self._wake.clear()
+
+    def _run(self, job_id: str, owner: str) -> None:
+        with self._lock:
+            self._busy += 1
+        try:
+            run_job(self.app, job_id, owner, stopping=self._stopping_jobs)
+        except Exception:
+            log.exception("runner crashed job=%s", job_id)
+            self._fail(job_id, owner)
+        finally:
+            with self._lock:
+                self._busy -= 1
 
     def _fail(self, job_id: str, owner: str) -> None:
         try:
             with self.app.app_context():
                 store.fail(job_id, owner, "INTERNAL_ERROR", "The job runner failed unexpectedly.")
-        except Exception:
-            log.exception("could not record the failure job=%s", job_id)
-
-    def _claim(self, owner: str) -> str | None:
-        try:
-            with self.app.app_context():
-                return store.claim_next(owner, self.lease_seconds)
-        except Exception:
-            log.exception("claim failed owner=%s", owner)
-            return None
+        except Exception as exc:
+            if database_problem(exc) is None:
+                log.exception("could not record the failure job=%s", job_id)
+            else:  # the lease runs out and the reaper re-queues it once the database is back
+                log.warning("could not record the failure job=%s error=%s", job_id, exc)
 
     def _reap_loop(self, owner: str) -> None:
         interval = max(min(self.lease_seconds / 3, self.scan_seconds), 0.05)
-        while not self._stop.wait(interval):
+        backoff = self.backoffs["job-reaper"] = Backoff(f"reap owner={owner}", interval)
+        wait = interval
+        while not self._stop.wait(wait):
             try:
-                with self.app.app_context():
-                    requeued, failed = store.recover_expired(self.max_attempts)
-                for job_id in failed:
-                    remove_job_files(
-                        Path(self.app.config["VIDEOS_DIR"]),
-                        Path(self.app.config["WORK_DIR"]),
-                        job_id,
-                    )
-                if requeued:
-                    self.wake()
-            except Exception:
-                log.exception("reaper failed owner=%s", owner)
+                self._reap()
+            except Exception as exc:
+                wait = backoff.failed(exc)
+                continue
+            backoff.succeeded()
+            wait = interval
+
+    def _reap(self) -> None:
+        """Re-queue jobs whose process died; remove the files of those out of attempts."""
+        with self.app.app_context():
+            requeued, failed = store.recover_expired(self.max_attempts)
+        for job_id in failed:
+            remove_job_files(
+                Path(self.app.config["VIDEOS_DIR"]), Path(self.app.config["WORK_DIR"]), job_id
+            )
+        if requeued:
+            self.wake()
+
+
+def _deaf_to_stop_signals() -> None:
+    """A terminal's Ctrl-C or systemd's SIGTERM reach the whole process group, ffmpeg too.
+
+    An ffmpeg killed by them before the shutdown flag is up looks like a failed job. With
+    the signals blocked in this thread (Python handles them in the main thread anyway), the
+    ffmpeg it starts ignores them, and the shutdown stops it as it stops the job.
+    """
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
 
 
 def start_executor(app: Flask) -> ThreadExecutor:

@@ -14,7 +14,7 @@ from typing import Any
 
 from ..pipeline.narration import Speaker
 from ..pipeline.sora import ExternalRequest, render_external, size_for_aspect
-from ..pipeline.types import Scene, Script, StageError, StoryRequest, VideoInfo
+from ..pipeline.types import CancelCheck, Scene, Script, StageError, StoryRequest, VideoInfo
 from ..pipeline.voices import Voice
 from ..providers.http import UpstreamClient, UpstreamError
 from ..providers.remote_images import generate_scene_image, scene_prompt
@@ -45,17 +45,45 @@ def script_client(spec: JobSpec, client_for: ClientFor) -> UpstreamClient | None
     return client
 
 
-def write_remote(req: StoryRequest, client: UpstreamClient, config: Mapping[str, Any]) -> Script:
+def _never() -> bool:
+    return False
+
+
+def _cancellable(
+    client_for: ClientFor, should_cancel: CancelCheck
+) -> Callable[[str], UpstreamClient | None]:
+    """Clients whose calls a cancel interrupts mid-read (not only between calls)."""
+
+    def get(name: str) -> UpstreamClient | None:
+        client = client_for(name)
+        return client.with_cancel(should_cancel) if client is not None else None
+
+    return get
+
+
+def write_remote(
+    req: StoryRequest,
+    client: UpstreamClient,
+    config: Mapping[str, Any],
+    should_cancel: CancelCheck = _never,
+) -> Script:
+    """The chat model's script; a cancel interrupts even a reply still trickling in."""
     with upstream_errors():
         model = config["UPSTREAMS"]["llm"].model
-        return write_script_remote(req, client, model, fallback=bool(config["LLM_FALLBACK"]))
+        fallback = bool(config["LLM_FALLBACK"])
+        return write_script_remote(req, client.with_cancel(should_cancel), model, fallback=fallback)
 
 
 def image_producer(
-    spec: JobSpec, script: Script, client_for: ClientFor, config: Mapping[str, Any]
+    spec: JobSpec,
+    script: Script,
+    client_for: ClientFor,
+    config: Mapping[str, Any],
+    should_cancel: CancelCheck = _never,
 ) -> tuple[Callable[[Scene, Path], None] | None, str]:
     """The remote source for non-uploaded scenes, and its name for the job's details."""
     image_spec, max_bytes = spec.image_spec(), int(config["MAX_DOWNLOAD_BYTES"])
+    client_for = _cancellable(client_for, should_cancel)  # a cancel cuts off a slow image
     stock = client_for("stock") if spec.image_mode in ("stock_only", "mixed") else None
     if stock is not None:
         orientation = orientation_for(image_spec)
@@ -84,9 +112,10 @@ def image_producer(
 
 
 def remote_speaker(
-    client_for: ClientFor, config: Mapping[str, Any]
+    client_for: ClientFor, config: Mapping[str, Any], should_cancel: CancelCheck = _never
 ) -> Callable[[Voice], Speaker] | None:
-    client = client_for("tts")
+    """Speakers for hosted voices; a cancel interrupts a sentence still being received."""
+    client = _cancellable(client_for, should_cancel)("tts")
     if client is None:
         return None
     model = config["UPSTREAMS"]["tts"].model

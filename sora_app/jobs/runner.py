@@ -15,9 +15,12 @@ from pathlib import Path
 from flask import Flask
 from pydantic import ValidationError
 
+from .. import space
 from ..models import STAGES
 from ..pipeline.types import Cancelled, StageError
+from ..space import database_problem, is_disk_full
 from . import store, upstreams
+from .backoff import Backoff
 from .cleanup import remove_job_files
 from .progress import STAGE_RANGES, ProgressReporter
 from .spec import JobSpec, user_uploads_dir
@@ -72,14 +75,33 @@ def run_job(app: Flask, job_id: str, owner: str, stopping: threading.Event | Non
         _running[job_id] = flags
         try:
             _run_stages(app, job_id, owner, flags)
-        except Exception:
-            # Anything the stages' own handling missed: never leave the job running.
-            log.exception("job crashed job=%s", job_id)
-            _fail(app, job_id, owner, "INTERNAL_ERROR", "The pipeline failed unexpectedly.")
+        except Exception as exc:
+            _crashed(app, job_id, owner, exc)
         finally:
             _running.pop(job_id, None)
             flags.done.set()
             beat.join(timeout=5)
+
+
+def _crashed(app: Flask, job_id: str, owner: str, exc: Exception) -> None:
+    """What the stages' own handling missed: record it, so the job is never left running.
+
+    Unless the database itself is failing: then nothing can be recorded, the lease runs out
+    and the reaper re-queues the job (it resumes from its last finished stage) once it is back.
+    """
+    if database_problem(exc) is None:
+        failure = _failure(app, exc)  # e.g. no room to create the job's work dir
+        if failure is None:
+            log.error("job crashed job=%s", job_id, exc_info=exc)
+            failure = ("INTERNAL_ERROR", "The pipeline failed unexpectedly.")
+        try:
+            _fail(app, job_id, owner, *failure)
+            return
+        except Exception as again:
+            if database_problem(again) is None:
+                raise
+            exc = again
+    log.warning("job paused: database unavailable job=%s error=%s", job_id, exc)
 
 
 def _context(app: Flask, job, owner: str, spec: JobSpec, flags: _Flags, log_line) -> StageContext:
@@ -116,27 +138,56 @@ def _run_stages(app: Flask, job_id: str, owner: str, flags: _Flags) -> None:
         return
     reporter = ProgressReporter(job_id, owner, job.progress, job.details)
     ctx = _context(app, job, owner, spec, flags, reporter.log)
-    order = EXTERNAL_STAGES if spec.engine == "sora" else STAGES
+    try:
+        _advance(app, ctx, reporter, job, owner, flags)
+    except Cancelled:
+        _stopped(app, ctx, job_id, owner, flags)
+    except Exception as exc:
+        failure = _failure(app, exc)
+        if failure is None:
+            raise
+        if flags.should_stop():
+            # Failing while the process stops may be the stop's doing: hand it back instead.
+            _stopped(app, ctx, job_id, owner, flags)
+            return
+        ctx.remove_partial_output()
+        _flush_quietly(reporter)
+        _fail(app, job_id, owner, *failure)
+
+
+def _advance(
+    app: Flask, ctx: StageContext, reporter: ProgressReporter, job, owner: str, flags: _Flags
+) -> None:
+    """Run the stages after the last finished one, then publish the video."""
+    order = EXTERNAL_STAGES if ctx.spec.engine == "sora" else STAGES
     done = order.index(job.stage_done) + 1 if job.stage_done in order else 0
     if job.attempts > 1 or job.stage_done:
         reporter.log(f"Attempt {job.attempts}: resuming after stage {job.stage_done or 'none'}")
-    try:
-        for stage in order[done:]:
-            with ctx.timed(stage):
-                STAGE_FUNCTIONS[stage](ctx, reporter.stage(stage))
-            if stage != order[-1]:
-                reporter.update(STAGE_RANGES[stage][1], f"Finished {stage}", force=True)
-                store.mark_stage_done(job_id, owner, stage)
-        reporter.flush()
-        if flags.should_stop() or store.is_cancel_requested(job_id):
-            raise Cancelled
-        _finish(app, ctx, job_id, owner)
-    except Cancelled:
-        _stopped(app, ctx, job_id, owner, flags)
-    except StageError as exc:
-        ctx.remove_partial_output()
-        _flush_quietly(reporter)
-        _fail(app, job_id, owner, exc.code, exc.message)
+    for stage in order[done:]:
+        with ctx.timed(stage):
+            STAGE_FUNCTIONS[stage](ctx, reporter.stage(stage))
+        if stage != order[-1]:
+            reporter.update(STAGE_RANGES[stage][1], f"Finished {stage}", force=True)
+            store.mark_stage_done(job.id, owner, stage)
+    reporter.flush()
+    if flags.should_stop() or store.is_cancel_requested(job.id):
+        raise Cancelled
+    _finish(app, ctx, job.id, owner)
+
+
+def _failure(app: Flask, exc: Exception) -> tuple[str, str] | None:
+    """(code, message) for a failure the user should see; None for a crash (or the database)."""
+    if database_problem(exc) is not None:
+        return None
+    if is_disk_full(exc):
+        where = space.where(space.full_folders(exc, app.config))
+        return "DISK_FULL", (
+            f"The server ran out of disk space in {where} while rendering. "
+            "Free some space, then submit the job again."
+        )
+    if isinstance(exc, StageError):
+        return exc.code, exc.message
+    return None
 
 
 def _flush_quietly(reporter: ProgressReporter) -> None:
@@ -184,6 +235,7 @@ def _heartbeat(app: Flask, job_id: str, owner: str, flags: _Flags) -> None:
     lease = float(app.config["JOB_LEASE_SECONDS"])
     poll = min(interval, CANCEL_POLL_SECONDS)
     next_beat = time.monotonic() + interval
+    trouble = Backoff(f"heartbeat job={job_id}", poll)  # for its logging: one line per state
     with app.app_context():
         while not flags.done.wait(poll):
             try:
@@ -194,5 +246,7 @@ def _heartbeat(app: Flask, job_id: str, owner: str, flags: _Flags) -> None:
                     if not store.heartbeat(job_id, owner, lease):
                         flags.lost.set()
                         return
-            except Exception:
-                log.exception("heartbeat failed job=%s", job_id)
+            except Exception as exc:
+                trouble.failed(exc)
+                continue
+            trouble.succeeded()

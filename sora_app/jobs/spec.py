@@ -172,7 +172,13 @@ class JobSpec(BaseModel):
 
     def image_spec(self) -> ImageSpec:
         width, height = ASPECTS[self.aspect_ratio]
-        return ImageSpec(style=self.image_style, width=width, height=height, seed=self.seed or 0)
+        return ImageSpec(
+            style=self.image_style,
+            width=width,
+            height=height,
+            seed=self.seed or 0,
+            characters=self.story_request().characters,
+        )
 
     def compile_options(self) -> CompileOptions:
         width, height = ASPECTS[self.aspect_ratio]

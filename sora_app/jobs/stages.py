@@ -8,7 +8,7 @@ import os
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ from ..pipeline.images import make_images
 from ..pipeline.narration import narrate
 from ..pipeline.script import write_script
 from ..pipeline.types import CancelCheck, Narration, ProgressFn, Script, StageError
+from ..pipeline.voice_rate import speaking_rate
 from . import remote
 from .spec import JobSpec, resolve_upload
 
@@ -91,14 +92,38 @@ class StageContext:
         return final, thumbnail, self.duration or 0.0
 
 
+def target_seconds(spec: JobSpec) -> float:
+    """The length asked for: exact `seconds` when given (tasks), else `duration` minutes."""
+    return float(spec.seconds) if spec.seconds else spec.duration * 60
+
+
+def voice_rate_cache(config: Mapping[str, Any]) -> Path:
+    """Measured speaking rates live with the instance, so each voice is measured once."""
+    return Path(config["INSTANCE_DIR"]) / "cache" / "voice_rates"
+
+
 def run_script(ctx: StageContext, progress: ProgressFn) -> None:
     client = remote.script_client(ctx.spec, ctx.client_for)
+    progress(0.05, "Preparing the voice")
+    rate = speaking_rate(ctx.spec.voice_id, voice_rate_cache(ctx.config))
     progress(0.1, "Asking the script model" if client else "Writing the script")
-    request = ctx.spec.story_request()
-    script = remote.write_remote(request, client, ctx.config) if client else write_script(request)
+    target = target_seconds(ctx.spec)
+    request = replace(
+        ctx.spec.story_request(),
+        duration_minutes=target / 60,
+        words_per_minute=rate.words_per_minute,
+    )
+    script = (
+        remote.write_remote(request, client, ctx.config, ctx.should_cancel)
+        if client
+        else write_script(request)
+    )
     script.save(ctx.work_dir / SCRIPT_FILE)
     words = sum(len(scene.narration.split()) for scene in script.scenes)
-    ctx.log(f"Script: {len(script.scenes)} scenes, {words} words ({ctx.spec.story_type})")
+    ctx.log(
+        f"Script: {len(script.scenes)} scenes, {words} words ({ctx.spec.story_type}), "
+        f"sized for {target:g} s at {rate.words_per_minute:.0f} words/min"
+    )
     progress(1.0, f"Script ready: {script.title}")
 
 
@@ -119,7 +144,9 @@ def _manual_images(ctx: StageContext, scenes: int) -> list[Path]:
 def run_images(ctx: StageContext, progress: ProgressFn) -> None:
     script = ctx.script()
     manual = _manual_images(ctx, len(script.scenes))
-    produce, source = remote.image_producer(ctx.spec, script, ctx.client_for, ctx.config)
+    produce, source = remote.image_producer(
+        ctx.spec, script, ctx.client_for, ctx.config, ctx.should_cancel
+    )
     if ctx.spec.image_mode != "manual_only":
         ctx.log(f"Images: {len(manual)} uploaded, the rest from {source}")
     make_images(
@@ -134,12 +161,19 @@ def run_images(ctx: StageContext, progress: ProgressFn) -> None:
 
 
 def run_narration(ctx: StageContext, progress: ProgressFn) -> None:
-    speaker = remote.remote_speaker(ctx.client_for, ctx.config)
+    speaker = remote.remote_speaker(ctx.client_for, ctx.config, ctx.should_cancel)
+    target = target_seconds(ctx.spec)
     narration = narrate(
-        ctx.script(), ctx.spec.voice_id, ctx.work_dir, progress, ctx.should_cancel, speaker
-    )
+        ctx.script(), ctx.spec.voice_id, ctx.work_dir, progress, ctx.should_cancel, speaker,
+        target_seconds=target,
+    )  # fmt: skip
     narration.save(ctx.work_dir / NARRATION_FILE)
-    ctx.log(f"Narration: {narration.duration:.1f} s, voice {ctx.spec.voice_id}")
+    ctx.log(
+        f"Narration: {narration.duration:.1f} s of {target:g} s, voice {ctx.spec.voice_id}, "
+        f"tempo {narration.tempo:.3g}"
+    )
+    if narration.note:
+        ctx.log(narration.note)
 
 
 def run_compile(ctx: StageContext, progress: ProgressFn) -> None:
@@ -149,7 +183,13 @@ def run_compile(ctx: StageContext, progress: ProgressFn) -> None:
     ctx.log(f"Compiling {options.width}x{options.height} at {options.fps} fps")
     ctx.videos_dir.mkdir(parents=True, exist_ok=True)
     info = compile_video(
-        images, narration, ctx.partial_video, options, progress, should_cancel=ctx.should_cancel
+        images,
+        narration,
+        ctx.partial_video,
+        options,
+        progress,
+        should_cancel=ctx.should_cancel,
+        stall_seconds=float(ctx.config["FFMPEG_STALL_SECONDS"]),
     )
     ctx.duration = info.duration
     ctx.log(f"Video: {info.duration:.1f} s, {info.size_bytes / 1e6:.1f} MB")

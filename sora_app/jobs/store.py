@@ -331,11 +331,13 @@ def recover_expired(max_attempts: int, now: float | None = None) -> tuple[int, l
     return requeued, failed
 
 
-def release_leases(owner_prefix: str) -> int:
+def release_leases(owner_prefix: str, *, refund_attempt: bool = True) -> int:
     """Give back the running jobs of a process that is shutting down cleanly.
 
     They are re-queued at once (not after their lease runs out), and the attempt is not
-    counted: a deploy or restart is not the job's fault.
+    counted: a deploy or restart is not the job's fault. `refund_attempt=False` when a job
+    did not stop in time: the attempt number names its temp files, and the next attempt's
+    must differ from the ones this dying process may still touch.
     """
     released = _write(
         update(Job)
@@ -345,9 +347,12 @@ def release_leases(owner_prefix: str) -> int:
             substatus="Re-queued: the server restarted; resuming",
             lease_owner=None,
             lease_expires_at=None,
-            attempts=Job.attempts - 1,
+            attempts=Job.attempts - 1 if refund_attempt else Job.attempts,
         )
     )
     if released:
-        log.info("leases released on shutdown owner=%s jobs=%s", owner_prefix, released)
+        log.info(
+            "leases released on shutdown owner=%s jobs=%s refunded=%s",
+            owner_prefix, released, refund_attempt,
+        )  # fmt: skip
     return released

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from sora_app.pipeline import subtitles
 from sora_app.pipeline.compile_audio import audio_graph
-from sora_app.pipeline.ffmpeg import run_ffmpeg
+from sora_app.pipeline.ffmpeg import STALL_SECONDS, run_ffmpeg
 from sora_app.pipeline.probe import probe, video_info
 from sora_app.pipeline.types import (
     CancelCheck,
@@ -261,13 +261,15 @@ def _ignore_progress(_fraction: float, _status: str) -> None:
     """The thumbnail grab is too short to be worth reporting."""
 
 
-def _thumbnail(video: Path, at: float) -> Path | None:
+def _thumbnail(video: Path, at: float, stall_seconds: float = STALL_SECONDS) -> Path | None:
     """Grab a JPEG poster frame; a missing thumbnail must never fail the job."""
     thumb = video.with_suffix(".jpg")
     args = ["-ss", f"{max(0.0, at):.3f}", "-i", str(video), "-frames:v", "1"]
     args += ["-update", "1", "-q:v", "3", "-y", str(thumb)]
     try:
-        run_ffmpeg(args, 0, _ignore_progress, lambda: False, "Thumbnail")
+        run_ffmpeg(
+            args, 0, _ignore_progress, lambda: False, "Thumbnail", stall_seconds=stall_seconds
+        )
     except StageError as exc:
         log.warning("event=thumbnail_failed path=%s error=%s", video.name, exc.message)
         return None
@@ -281,8 +283,12 @@ def compile_video(
     options: CompileOptions,
     progress: ProgressFn,
     should_cancel: CancelCheck = lambda: False,
+    stall_seconds: float = STALL_SECONDS,
 ) -> VideoInfo:
-    """Render the final video in one ffmpeg pass so every frame is encoded exactly once."""
+    """Render the final video in one ffmpeg pass so every frame is encoded exactly once.
+
+    A hung ffmpeg (no progress for `stall_seconds`) is killed and fails with FFMPEG_STALLED.
+    """
     _validate(images, narration, options)
     out_path = Path(out_path)
     started = time.monotonic()
@@ -301,7 +307,10 @@ def compile_video(
         subtitles.write_ass(narration.cues, workdir / "subs.ass", options.width, options.height)
         os.symlink(subtitles.fonts_dir(), workdir / "fonts", target_is_directory=True)
         try:
-            run_ffmpeg(args, narration.duration, progress, should_cancel, "Encoding video", workdir)
+            run_ffmpeg(
+                args, narration.duration, progress, should_cancel, "Encoding video", workdir,
+                stall_seconds=stall_seconds,
+            )  # fmt: skip
         except (Cancelled, StageError, OSError):
             for path in (out_path, thumb_path):
                 with contextlib.suppress(OSError):
@@ -309,7 +318,7 @@ def compile_video(
             raise
     thumb: Path | None = thumb_path
     if not thumb_path.is_file():  # pragma: no cover - the in-run poster frame is best effort
-        thumb = _thumbnail(out_path, min(1.0, narration.duration / 2))
+        thumb = _thumbnail(out_path, min(1.0, narration.duration / 2), stall_seconds)
     info = probe(out_path)
     log.info(
         "event=compile_done path=%s duration_s=%.3f elapsed_s=%.2f bytes=%d",

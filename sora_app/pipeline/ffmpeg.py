@@ -1,7 +1,8 @@
-"""Run the bundled ffmpeg with progress, cancellation and readable errors.
+"""Run the bundled ffmpeg with progress, cancellation, a stall limit and readable errors.
 
-Every media stage goes through `run_ffmpeg`, so progress reporting, cancel handling and
-"never leave a zombie ffmpeg behind" live in one place.
+Every media stage goes through `run_ffmpeg`, so progress reporting, cancel handling, killing a
+hung ffmpeg (no `-progress` advance for `stall_seconds`) and "never leave a zombie ffmpeg
+behind" live in one place.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import IO
@@ -29,6 +31,10 @@ POLL_SECONDS = 0.1
 """How often the cancel flag and progress are checked (the brief requires ≤ 0.2 s)."""
 STDERR_TAIL_LINES = 12
 STDERR_MESSAGE_CHARS = 800
+STALL_SECONDS = 60.0
+"""Default stall limit (SORA_FFMPEG_STALL_SECONDS): a healthy encode advances every ~0.5 s."""
+_ADVANCE_KEYS = ("out_time_us", "out_time_ms", "frame", "total_size")
+"""`-progress` counters that only grow while ffmpeg really works (speed/bitrate do not count)."""
 
 
 @lru_cache(maxsize=1)
@@ -54,17 +60,29 @@ class _Progress:
     def __init__(self) -> None:
         self.out_us = 0
         self.ended = False
+        self.advanced_at = time.monotonic()
+        """When a counter last grew: ffmpeg (9) keeps printing blocks while stuck, so lines
+        alone do not prove progress."""
+        self._seen: dict[str, int] = {}
 
     def feed(self, stream: IO[bytes]) -> None:
         """Parse `-progress` key=value lines until ffmpeg closes its stdout."""
         for raw in iter(stream.readline, b""):
             key, _, value = raw.decode("utf-8", "replace").strip().partition("=")
-            if key in ("out_time_us", "out_time_ms"):
-                # out_time_ms is microseconds too (a long-standing ffmpeg quirk).
-                if value.strip().lstrip("-").isdigit():
-                    self.out_us = max(self.out_us, int(value))
+            if key in _ADVANCE_KEYS and value.strip().lstrip("-").isdigit():
+                self._count(key, int(value))
             elif key == "progress" and value == "end":
                 self.ended = True
+                self.advanced_at = time.monotonic()
+
+    def _count(self, key: str, number: int) -> None:
+        """Only a counter that grew is progress; a repeated block is not."""
+        if number > self._seen.get(key, 0):
+            self._seen[key] = number
+            self.advanced_at = time.monotonic()
+        if key in ("out_time_us", "out_time_ms"):
+            # out_time_ms is microseconds too (a long-standing ffmpeg quirk).
+            self.out_us = max(self.out_us, number)
 
 
 def _drain_stderr(stream: IO[bytes], tail: deque[str]) -> None:
@@ -114,8 +132,9 @@ def run_ffmpeg(
     should_cancel: CancelCheck,
     label: str,
     cwd: Path | None = None,
+    stall_seconds: float = STALL_SECONDS,
 ) -> None:
-    """Run one ffmpeg job, reporting out_time/total as progress; raise on cancel or failure."""
+    """Run one ffmpeg job with out_time/total progress; raise on cancel, failure or a stall."""
     cmd = [ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error"]
     cmd += ["-progress", "pipe:1", "-nostats", *args]
     log.info("event=ffmpeg_start label=%r total_s=%.2f args=%d", label, total_seconds, len(args))
@@ -136,7 +155,8 @@ def run_ffmpeg(
     for reader in readers:
         reader.start()
     try:
-        reported = _poll(proc, state, total_seconds, progress, should_cancel, label)
+        watch = _Watch(should_cancel, stall_seconds, label)
+        reported = _poll(proc, state, total_seconds, progress, watch)
     finally:
         _kill(proc)
         for reader in readers:
@@ -156,21 +176,45 @@ def run_ffmpeg(
     log.info("event=ffmpeg_done label=%r elapsed_s=%.2f", label, elapsed)
 
 
+@dataclass(frozen=True)
+class _Watch:
+    """What stops a running ffmpeg besides its own exit: a cancel, or no progress for a while."""
+
+    should_cancel: CancelCheck
+    stall_seconds: float
+    label: str
+
+    def check(self, proc: subprocess.Popen[bytes], state: _Progress) -> None:
+        """Kill ffmpeg and raise if the job was cancelled or the encode stopped advancing."""
+        if self.should_cancel():
+            log.info("event=ffmpeg_cancelled label=%r pid=%s", self.label, proc.pid)
+            _kill(proc)
+            raise Cancelled(self.label)
+        stalled = time.monotonic() - state.advanced_at > self.stall_seconds
+        if stalled and proc.poll() is None:  # one that just exited is judged by its exit code
+            log.warning(
+                "event=ffmpeg_stalled label=%r pid=%s stall_s=%g out_s=%.2f",
+                self.label, proc.pid, self.stall_seconds, state.out_us / 1e6,
+            )  # fmt: skip
+            _kill(proc)
+            raise StageError(
+                "FFMPEG_STALLED",
+                f"{self.label} stalled: ffmpeg made no progress for {self.stall_seconds:g} s "
+                f"(stuck at {state.out_us / 1e6:.1f} s of output) and was stopped",
+            )
+
+
 def _poll(
     proc: subprocess.Popen[bytes],
     state: _Progress,
     total_seconds: float,
     progress: ProgressFn,
-    should_cancel: CancelCheck,
-    label: str,
+    watch: _Watch,
 ) -> float:
-    """Wait for ffmpeg while forwarding monotonic progress and honouring cancellation."""
+    """Wait for ffmpeg while forwarding monotonic progress and honouring cancel and stalls."""
     last = -1.0
     while True:
-        if should_cancel():
-            log.info("event=ffmpeg_cancelled label=%r pid=%s", label, proc.pid)
-            _kill(proc)
-            raise Cancelled(label)
+        watch.check(proc, state)
         done = proc.poll() is not None
         if done:
             return last
@@ -178,5 +222,5 @@ def _poll(
             fraction = min(1.0, max(0.0, state.out_us / 1e6 / total_seconds))
             if fraction > last:
                 last = fraction
-                progress(fraction, f"{label} {int(fraction * 100)}%")
+                progress(fraction, f"{watch.label} {int(fraction * 100)}%")
         time.sleep(POLL_SECONDS)

@@ -103,7 +103,8 @@ def make_images(
                 produce(scene, path)
             else:
                 source = "render"
-                _save_jpeg_atomic(render_scene(scene, total, script.title, spec), path)
+                img = render_scene(scene, total, script.title, spec, genre=script.story_type)
+                _save_jpeg_atomic(img, path)
             log.info(
                 "image_written scene=%d source=%s style=%s size=%dx%d ms=%.0f",
                 i, source, spec.style, spec.width, spec.height,

@@ -1,7 +1,8 @@
 """Narration stage: speak every scene sentence by sentence into one WAV with exact timings.
 
 Synthesizing each sentence on its own is what gives subtitles and scene spans their exact
-positions in the audio; no forced alignment is needed afterwards.
+positions in the audio; no forced alignment is needed afterwards. It is also what lets the
+narration be fitted to a requested length (see pipeline.fit) with every pause under control.
 """
 
 from __future__ import annotations
@@ -9,16 +10,24 @@ from __future__ import annotations
 import itertools
 import logging
 import math
-import re
 import time
 import wave
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from sora_app.pipeline import loudness
+from sora_app.pipeline import fit, loudness
+from sora_app.pipeline.cue_text import (
+    MAX_CUE_CHARS,
+    MAX_CUE_WORDS,
+    sentence_cues,
+    split_cue_text,
+    split_sentences,
+)
+from sora_app.pipeline.fit import SCENE_GAP, SENTENCE_GAP, TAIL
+from sora_app.pipeline.speech import Speaker, speaker_for, trim
 from sora_app.pipeline.types import (
     CancelCheck,
     Cancelled,
@@ -29,182 +38,49 @@ from sora_app.pipeline.types import (
     StageError,
 )
 from sora_app.pipeline.voices import Voice, get_voice
-from sora_app.providers import espeak, piper_tts
+
+__all__ = [
+    "AUDIO_NAME", "MAX_CUE_CHARS", "MAX_CUE_WORDS", "SCENE_GAP", "SENTENCE_GAP", "TAIL",
+    "Speaker", "narrate", "split_cue_text", "split_sentences",
+]  # fmt: skip
+"""Text helpers, gaps and Speaker now live in cue_text, fit and speech; importers of this
+module keep working."""
 
 log = logging.getLogger(__name__)
 
-SENTENCE_GAP = 0.2
-"""Seconds of silence between sentences of one scene."""
-SCENE_GAP = 0.45
-"""Seconds of silence after a scene's last sentence (counted in that scene's span)."""
-TAIL = 0.3
-"""Seconds of silence after the last sentence, so the video does not end on a cut-off word."""
-MAX_CUE_WORDS = 7
-MAX_CUE_CHARS = 40
 AUDIO_NAME = "narration.wav"
-
-_TRIM_LEVEL = 330  # ~1 % of full scale: below this an engine's lead-in/out is just silence
-_TRIM_KEEP = 0.04  # seconds kept either side of speech, so soft onsets survive trimming
-_ABBREVIATIONS = frozenset(
-    "mr mrs ms dr st prof sr jr mt vs etc e.g i.e fig approx dept gen col lt sgt capt".split()  # noqa: SIM905
-)
-_WEAK_ENDINGS = frozenset(
-    "a an the of to in on at by for and or but with from as that his her its their my your".split()  # noqa: SIM905
-)
-_SENTENCE_RE = re.compile(r"\S.*?(?:[.!?…]+[\"”’')\]]*(?=\s|$)|$)", re.S)
-
-Speaker = Callable[[str], tuple[np.ndarray, int]]
+_SYNTH_SHARE = 0.95
+"""Share of the stage's progress bar spent synthesizing; fitting and writing take the rest."""
 
 
-def split_sentences(text: str) -> list[str]:
-    """Split narration into sentences, keeping abbreviations and decimals inside one."""
-    text = " ".join(text.split())
-    out: list[str] = []
-    for match in _SENTENCE_RE.finditer(text):
-        piece = match.group(0).strip()
-        if not piece:
-            continue
-        if out and (_ends_with_abbreviation(out[-1]) or _continues(piece)):
-            out[-1] = f"{out[-1]} {piece}"
-        else:
-            out.append(piece)
-    return [s for s in out if any(c.isalnum() for c in s)]
+@dataclass
+class _Spoken:
+    """One synthesized, trimmed sentence and the scene it belongs to."""
 
-
-def _continues(piece: str) -> bool:
-    """True for a fragment that cannot start a sentence: '... she said.' or bare punctuation."""
-    first = next((c for c in piece if c.isalnum()), "")
-    return not first or first.islower()
-
-
-def _ends_with_abbreviation(sentence: str) -> bool:
-    """True when a full stop belongs to 'Dr.' or an initial like 'J.', not a sentence end."""
-    if not sentence.endswith("."):
-        return False
-    last = sentence.split()[-1].rstrip(".").lower()
-    return last in _ABBREVIATIONS or (len(last) == 1 and last.isalpha())
-
-
-def _fits(words: list[str], max_words: int, max_chars: int) -> bool:
-    """A cue fits on screen when it is short in words and characters (or is a single word)."""
-    return len(words) == 1 or (len(words) <= max_words and len(" ".join(words)) <= max_chars)
-
-
-def _break_cost(last_word: str, target: float) -> float:
-    """Reward a break after punctuation, penalise one that strands 'the' or 'of' at a line end."""
-    if last_word[-1] in ",;:—–-":
-        return -(target**2) / 8
-    return target**2 / 8 if last_word.lower() in _WEAK_ENDINGS else 0.0
-
-
-def split_cue_text(
-    sentence: str, max_words: int = MAX_CUE_WORDS, max_chars: int = MAX_CUE_CHARS
-) -> list[str]:
-    """Break a long sentence into balanced subtitle chunks, preferring breaks at punctuation."""
-    words = sentence.split()
-    if _fits(words, max_words, max_chars):
-        return [" ".join(words)]
-    total = len(" ".join(words))
-    target = total / max(math.ceil(len(words) / max_words), math.ceil(total / max_chars))
-    # best[i] = (cost, start of last chunk) for the best split of words[:i]
-    best: list[tuple[float, int]] = [(0.0, 0)] + [(math.inf, 0)] * len(words)
-    for end in range(1, len(words) + 1):
-        for start in range(end - 1, -1, -1):
-            chunk = words[start:end]
-            if not _fits(chunk, max_words, max_chars):
-                break
-            cost = best[start][0] + (len(" ".join(chunk)) - target) ** 2 + target**2 / 4
-            if end < len(words):
-                cost += _break_cost(chunk[-1], target)
-            if cost < best[end][0]:
-                best[end] = (cost, start)
-    chunks: list[str] = []
-    end = len(words)
-    while end > 0:
-        start = best[end][1]
-        chunks.append(" ".join(words[start:end]))
-        end = start
-    return chunks[::-1]
-
-
-def _sentence_cues(sentence: str, start: float, end: float, scene: int) -> list[Cue]:
-    """Cues for one sentence, dividing its spoken time by each chunk's character count."""
-    chunks = split_cue_text(sentence)
-    total = sum(len(c) for c in chunks)
-    cues: list[Cue] = []
-    acc = 0
-    for chunk in chunks:
-        a = start + (end - start) * acc / total
-        acc += len(chunk)
-        b = start + (end - start) * acc / total
-        cues.append(Cue(start=round(a, 3), end=round(b, 3), text=chunk, scene=scene))
-    return cues
-
-
-def _trim(audio: np.ndarray, rate: int) -> np.ndarray:
-    """Cut engine lead-in/out silence so the gaps between sentences are the ones we choose."""
-    loud = np.flatnonzero(np.abs(audio.astype(np.int32)) > _TRIM_LEVEL)
-    if loud.size == 0:
-        return audio
-    keep = int(_TRIM_KEEP * rate)
-    return audio[max(0, loud[0] - keep) : min(len(audio), loud[-1] + keep + 1)]
-
-
-def _speaker(voice: Voice, remote: Callable[[Voice], Speaker] | None = None) -> Speaker:
-    """Bind a catalogue voice's params to its engine's synthesize function."""
-    p = dict(voice.params)
-    if voice.engine == "remote":
-        if remote is None:
-            raise StageError(
-                "TTS_NOT_CONFIGURED",
-                f"Voice {voice.id!r} needs a speech API: set SORA_TTS_BASE_URL (and its key).",
-            )
-        return remote(voice)
-    if voice.engine == "espeak":
-        return lambda text: espeak.synthesize(
-            text,
-            voice=p.get("voice", "en-us"),
-            rate=p.get("rate", 175),
-            pitch=p.get("pitch", 50),
-            pitch_range=p.get("range", 50),
-        )
-    if voice.engine == "piper":
-        return lambda text: piper_tts.synthesize(
-            text,
-            length_scale=p.get("length_scale", 1.0),
-            model_path=p.get("model_path"),
-            config_path=p.get("config_path"),
-            noise_scale=p.get("noise_scale"),
-            noise_w_scale=p.get("noise_w_scale"),
-        )
-    raise StageError("UNKNOWN_VOICE", f"Voice {voice.id!r} uses an unknown engine {voice.engine!r}")
+    scene: int
+    text: str
+    audio: np.ndarray
 
 
 @dataclass
 class _Timeline:
     """Accumulates audio pieces, cues and scene starts in the final audio's sample timeline."""
 
-    rate: int = 0
+    rate: int
     samples: int = 0
     pieces: list[np.ndarray] = field(default_factory=list)
     cues: list[Cue] = field(default_factory=list)
     scene_starts: list[int] = field(default_factory=list)
 
-    def add_sentence(self, sentence: str, audio: np.ndarray, rate: int, scene: int) -> None:
+    def add_sentence(self, sentence: str, audio: np.ndarray, scene: int) -> None:
         """Append one spoken sentence and its cues."""
-        if self.rate and rate != self.rate:
-            raise StageError("TTS_FAILED", f"Engine changed sample rate {self.rate} -> {rate}")
-        self.rate = rate
-        audio = _trim(audio, rate)
-        start = self.samples / rate
+        start = self.samples / self.rate
         self._append(audio)
         if len(audio):
-            self.cues.extend(_sentence_cues(sentence, start, self.samples / rate, scene))
+            self.cues.extend(sentence_cues(sentence, start, self.samples / self.rate, scene))
 
-    def add_silence(self, seconds: float) -> None:
-        """Append a pause; needs a sentence first so the sample rate is known."""
-        if self.rate:
-            self._append(np.zeros(round(seconds * self.rate), dtype=np.int16))
+    def add_silence(self, samples: int) -> None:
+        self._append(np.zeros(max(0, samples), dtype=np.int16))
 
     def _append(self, audio: np.ndarray) -> None:
         self.pieces.append(audio.astype(np.int16, copy=False))
@@ -218,11 +94,90 @@ class _Timeline:
         return list(itertools.pairwise(bounds))
 
 
-def _gap_after(last_in_scene: bool, last_scene: bool) -> float:
-    """Pause after a sentence: short inside a scene, longer at a scene change, a tail at the end."""
-    if not last_in_scene:
-        return SENTENCE_GAP
-    return TAIL if last_scene else SCENE_GAP
+def _speak_all(
+    plan: list[tuple[int, list[str]]],
+    speak: Speaker,
+    progress: ProgressFn,
+    should_cancel: CancelCheck,
+) -> tuple[list[_Spoken], int]:
+    """Synthesize and trim every sentence; returns them with the engine's sample rate."""
+    total = sum(len(sentences) for _, sentences in plan)
+    spoken: list[_Spoken] = []
+    rate = 0
+    progress(0.0, f"Narrating scene 1 of {len(plan)}")
+    for n, (scene_index, sentences) in enumerate(plan):
+        for sentence in sentences:
+            if should_cancel():
+                raise Cancelled()
+            audio, got = speak(sentence)
+            if rate and got != rate:
+                raise StageError("TTS_FAILED", f"Engine changed sample rate {rate} -> {got}")
+            rate = got
+            spoken.append(_Spoken(scene_index, sentence, trim(audio, got)))
+            progress(_SYNTH_SHARE * len(spoken) / total, f"Narrating scene {n + 1} of {len(plan)}")
+    return spoken, rate
+
+
+def _gap_samples(
+    planned: fit.Fit,
+    audios: Sequence[np.ndarray],
+    scenes: list[int],
+    rate: int,
+    target: float | None,
+) -> list[int]:
+    """Pauses in samples; when the target is met, re-solved for the stretched speech so the
+    total lands on the target's exact sample."""
+    if target is None or not planned.met:
+        return [round(g * rate) for g in planned.gaps]
+    speech = sum(len(a) for a in audios)
+    gaps = fit.refit_gaps(speech / rate, scenes, target, planned.gaps)
+    samples = [round(g * rate) for g in gaps]
+    exact = round(target * rate) - speech - sum(samples[:-1])
+    if 0.1 * rate <= exact <= (fit.MAX_GAP + 0.1) * rate:  # the tail absorbs rounding
+        samples[-1] = exact
+    return samples
+
+
+def _assemble(
+    spoken: list[_Spoken], rate: int, scene_order: list[int], target: float | None
+) -> tuple[_Timeline, fit.Fit]:
+    """Fit the sentences to the target, then lay them out with their pauses and cues."""
+    planned = fit.plan([len(s.audio) / rate for s in spoken], [s.scene for s in spoken], target)
+    kept = [spoken[i] for i in planned.keep]
+    audios = fit.stretch([s.audio for s in kept], rate, planned.tempo)
+    gaps = _gap_samples(planned, audios, [s.scene for s in kept], rate, target)
+    timeline = _Timeline(rate)
+    by_scene: dict[int, list[int]] = {}
+    for k, s in enumerate(kept):
+        by_scene.setdefault(s.scene, []).append(k)
+    for scene in scene_order:
+        timeline.scene_starts.append(timeline.samples)
+        for k in by_scene.get(scene, []):
+            timeline.add_sentence(kept[k].text, audios[k], scene)
+            timeline.add_silence(gaps[k])
+    return timeline, planned
+
+
+def _note(target: float | None, duration: float, scenes: int, dropped: int) -> str:
+    """A line for the job's details when the request was not met, or met by cutting text."""
+    if target is None:
+        return ""
+    if abs(duration - target) > fit.tolerance(target):
+        if duration > target:
+            fewer = " or fewer scenes" if scenes > 1 else ""
+            return (
+                f"Length: {duration:.1f} s, not the requested {target:g} s: read as fast as "
+                f"sounds natural, with the shortest pauses, this script needs that long. "
+                f"Ask for at least {math.ceil(duration):d} s{fewer}."
+            )
+        return (
+            f"Length: {duration:.1f} s, not the requested {target:g} s: the script has too "
+            "little text to fill it at a natural pace. Ask for a shorter video or a longer script."
+        )
+    if dropped:
+        word = "sentence" if dropped == 1 else "sentences"
+        return f"Length: left out {dropped} {word} of the script to fit {target:g} s."
+    return ""
 
 
 def narrate(
@@ -232,44 +187,37 @@ def narrate(
     progress: ProgressFn,
     should_cancel: CancelCheck = lambda: False,
     remote: Callable[[Voice], Speaker] | None = None,
+    target_seconds: float | None = None,
 ) -> Narration:
     """Speak the script with one catalogue voice into out_dir/narration.wav, with cues.
 
     `remote` builds the speaker for voices of the "remote" engine (a hosted speech API).
+    With `target_seconds`, pauses and tempo are fitted (see pipeline.fit) so the audio is
+    that long; when it cannot be, Narration.note says why.
     """
     try:
         voice = get_voice(voice_id)
     except KeyError:
         raise StageError("UNKNOWN_VOICE", f"Unknown voice {voice_id!r}") from None
-    speak = _speaker(voice, remote)
+    speak = speaker_for(voice, remote)
     plan = [(scene.index, split_sentences(scene.narration)) for scene in script.scenes]
-    total = sum(len(sentences) for _, sentences in plan)
-    if total == 0:
+    if not any(sentences for _, sentences in plan):
         raise StageError("EMPTY_NARRATION", "The script has no narration text to speak")
     began = time.perf_counter()
-    timeline = _Timeline()
-    done = 0
-    progress(0.0, f"Narrating scene 1 of {len(plan)}")
-    for n, (scene_index, sentences) in enumerate(plan):
-        timeline.scene_starts.append(timeline.samples)
-        for k, sentence in enumerate(sentences):
-            if should_cancel():
-                raise Cancelled()
-            audio, rate = speak(sentence)
-            timeline.add_sentence(sentence, audio, rate, scene_index)
-            timeline.add_silence(_gap_after(k == len(sentences) - 1, n == len(plan) - 1))
-            done += 1
-            progress(done / total, f"Narrating scene {n + 1} of {len(plan)}")
+    spoken, rate = _speak_all(plan, speak, progress, should_cancel)
+    timeline, planned = _assemble(spoken, rate, [i for i, _ in plan], target_seconds)
     out_dir.mkdir(parents=True, exist_ok=True)
     audio_path = out_dir / AUDIO_NAME
     samples = _normalise(np.concatenate(timeline.pieces), timeline.rate)
     _write_wav(audio_path, samples, timeline.rate)
     duration = timeline.samples / timeline.rate
+    note = _note(target_seconds, duration, len(plan), len(spoken) - len(planned.keep))
+    progress(1.0, "Narration ready")
     log.info(
-        "narration done voice=%s engine=%s scenes=%d sentences=%d cues=%d duration=%.2f "
-        "compute=%.2f",
-        voice_id, voice.engine, len(plan), total, len(timeline.cues), duration,
-        time.perf_counter() - began,
+        "narration done voice=%s engine=%s scenes=%d sentences=%d kept=%d cues=%d "
+        "duration=%.2f target=%s tempo=%.3f compute=%.2f",
+        voice_id, voice.engine, len(plan), len(spoken), len(planned.keep), len(timeline.cues),
+        duration, target_seconds, planned.tempo, time.perf_counter() - began,
     )  # fmt: skip
     return Narration(
         audio_path=audio_path,
@@ -277,6 +225,9 @@ def narrate(
         cues=timeline.cues,
         scene_spans=timeline.scene_spans(),
         voice_id=voice_id,
+        requested=target_seconds,
+        note=note,
+        tempo=planned.tempo,
     )
 
 

@@ -1,27 +1,24 @@
 """Offline story writer: turns a StoryRequest into a Script with templates, no network or model.
 
 Randomness is seeded from (seed, topic) with a stable hash, so a request always yields the
-same script and resumed jobs regenerate identical text.
+same script and resumed jobs regenerate identical text. Length is budgeted in seconds of the
+narrating voice (its measured words per minute plus the pauses narration will add), counted
+in word-equivalents: a sentence costs its words plus its pause at that rate.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import random
 import re
-from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass, field
 
-from sora_app.pipeline.story_data import GENRES, JOINERS, Beat, Genre
-from sora_app.pipeline.story_text import clean, finish, paraphrase, subject, title_case, topic_nouns
+from sora_app.pipeline.fit import SCENE_GAP, SENTENCE_GAP
+from sora_app.pipeline.story_data import GENRES, Genre
+from sora_app.pipeline.story_text import clean, finish, paraphrase, title_case, topic_nouns
+from sora_app.pipeline.story_writer import WORDS_PER_MINUTE, SceneDraft, Sentence, Writer
 from sora_app.pipeline.types import Scene, Script, StoryRequest
-
-Sentence = tuple[str, list[str]]
-"""A finished sentence and the genre nouns it mentions."""
-_Made = tuple[str, list[str], list[str]]
-"""A sentence, its nouns and the templates it came from."""
 
 log = logging.getLogger(__name__)
 
@@ -31,12 +28,14 @@ STORY_TYPES: tuple[str, ...] = (
 )  # fmt: skip
 HOOK_INTENSITIES: tuple[str, ...] = ("low", "medium", "high", "extreme")
 PACINGS: tuple[str, ...] = ("slow", "moderate", "dynamic", "fast")
-WORDS_PER_MINUTE = 150
+OVERSHOOT_WEIGHT = 2.0
+"""Running long costs twice running short: narration can stretch pauses much further than it
+can shorten them, so a script that errs short is the one that can still be fitted."""
 MAX_SCENES = 50
 MAX_MINUTES = 120.0
 """Far above any sane video length; only guards against runaway sizing (e.g. inf)."""
 CLIMAX_WEIGHT = 1.25
-_RETRIES = 24
+__all__ = ["HOOK_INTENSITIES", "PACINGS", "STORY_TYPES", "WORDS_PER_MINUTE", "write_script"]
 
 
 def _stable_seed(seed: int, topic: str) -> int:
@@ -62,95 +61,8 @@ def _validate(req: StoryRequest) -> None:
         raise ValueError(f"duration_minutes must be in (0, {MAX_MINUTES:g}]")
 
 
-@dataclass
-class _SceneDraft:
-    """Sentences of one scene plus what the caption, keywords and mood are derived from."""
-
-    beats: list[int]
-    sentences: list[str] = field(default_factory=list)
-    nouns: list[str] = field(default_factory=list)
-    beat_uses: dict[int, int] = field(default_factory=dict)
-
-
-class _Writer:
-    """Fills genre templates with seeded choices and never repeats a sentence."""
-
-    def __init__(self, req: StoryRequest, genre: Genre, rng: random.Random) -> None:
-        self.req, self.genre, self.rng = req, genre, rng
-        self.subject = subject(clean(req.topic))
-        names = [c.name for c in req.characters]
-        self.hero = names[0] if names else rng.choice(genre.names)
-        self.used: set[str] = set()
-        self.uses: Counter[str] = Counter()
-
-    def fill(self, template: str, **extra: str) -> tuple[str, list[str]]:
-        """Format one template; report which genre nouns it used, for keywords."""
-        noun, noun2 = self.rng.sample(self.genre.nouns, 2)
-        values = {
-            "hero": self.hero, "subject": self.subject, "noun": noun, "noun2": noun2,
-            "adj": self.rng.choice(self.genre.adjectives),
-            "place": self.rng.choice(self.genre.places), **extra,
-        }  # fmt: skip
-        used = [n for key, n in (("{noun}", noun), ("{noun2}", noun2)) if key in template]
-        return template.format(**values), used
-
-    def pick(self, pool: tuple[str, ...], k: int = 1) -> list[str]:
-        """Prefer the least-used templates so one sentence pattern does not keep recurring."""
-        return sorted(pool, key=lambda t: (self.uses[t], self.rng.random()))[:k]
-
-    def unique(self, make: Callable[[], _Made]) -> Sentence | None:
-        """Retry a sentence maker until it yields text not yet used in this script."""
-        for _ in range(_RETRIES):
-            text, nouns, templates = make()
-            if text not in self.used:
-                self.used.add(text)
-                self.uses.update(templates)
-                return text, nouns
-        return None
-
-    def line(self, beat: Beat, long: bool) -> Sentence | None:
-        """One narration sentence for a beat: a single clause, or two joined when long."""
-
-        def make() -> _Made:
-            first, second = self.pick(beat.lines, 2)
-            if not long:
-                a, b = (*self.fill(first), [first]), (*self.fill(second), [second])
-                return min(a, b, key=lambda t: len(t[0].split()))
-            text, nouns = self.fill(first)
-            if self.rng.random() < 0.3:
-                return f"{text}, {self.rng.choice(self.genre.tails)}", nouns, [first]
-            more, nouns2 = self.fill(second)
-            return text + self.rng.choice(JOINERS) + more, nouns + nouns2, [first, second]
-
-        # Long stories can exhaust the short forms; joined clauses have far more variety.
-        found = self.unique(lambda: _finished(make()))
-        return found or (None if long else self.line(beat, True))
-
-    def from_pool(self, pool: tuple[str, ...], **extra: str) -> Sentence | None:
-        """A unique sentence from an intro, cameo or fragment pool."""
-
-        def make() -> _Made:
-            template = self.pick(pool)[0]
-            return (*self.fill(template, **extra), [template])
-
-        return self.unique(lambda: _finished(make()))
-
-    def is_long(self, k: int) -> bool:
-        """Pacing decides whether the k-th sentence of a scene flows long or lands short."""
-        if self.req.pacing == "slow":
-            return True
-        if self.req.pacing == "dynamic":
-            return k % 2 == 1
-        return self.req.pacing == "moderate" and self.rng.random() < 0.4
-
-
-def _finished(made: _Made) -> _Made:
-    """Turn a made clause into a finished sentence, keeping its bookkeeping."""
-    return finish(made[0]), made[1], made[2]
-
-
-def _plan(req: StoryRequest, genre: Genre) -> tuple[list[list[int]], list[float]]:
-    """Map scenes onto arc beats and give each scene a cumulative word target."""
+def _plan(req: StoryRequest, genre: Genre, w: Writer) -> tuple[list[list[int]], list[float]]:
+    """Map scenes onto arc beats and give each scene a cumulative budget in word-equivalents."""
     n_beats, n_scenes = len(genre.arc), req.num_scenes
     beats = []
     for i in range(n_scenes):
@@ -158,57 +70,76 @@ def _plan(req: StoryRequest, genre: Genre) -> tuple[list[list[int]], list[float]
         hi = max(lo + 1, (i + 1) * n_beats // n_scenes)
         beats.append(list(range(lo, hi)))
     weights = [max(CLIMAX_WEIGHT if genre.arc[b].climax else 1.0 for b in bs) for bs in beats]
-    total, scale, acc = req.duration_minutes * WORDS_PER_MINUTE, sum(weights), 0.0
+    # Scene changes pause longer than sentences do; the tail is about one such pause too.
+    seconds = req.duration_minutes * 60 - n_scenes * (SCENE_GAP - SENTENCE_GAP)
+    total, scale, acc = max(0.0, seconds) * w.words_per_second, sum(weights), 0.0
     targets = []
-    for w in weights:
-        acc += total * w / scale
+    for weight in weights:
+        acc += total * weight / scale
         targets.append(acc)
     return beats, targets
 
 
-def _add(draft: _SceneDraft, result: Sentence | None, beat: int = -1) -> int:
-    """Append a sentence to a scene draft; return its word count (0 when none)."""
+def _add(w: Writer, draft: SceneDraft, result: Sentence | None, beat: int = -1) -> float:
+    """Append a sentence to a scene draft; return its cost (0 when none)."""
     if result is None:
         return 0
     draft.sentences.append(result[0])
     draft.nouns.extend(result[1])
     if beat >= 0:
         draft.beat_uses[beat] = draft.beat_uses.get(beat, 0) + 1
-    return len(result[0].split())
+    return w.cost(result[0])
 
 
-def _fill_scene(w: _Writer, draft: _SceneDraft, start: int, target: float) -> int:
-    """Add beat sentences until the running word total reaches the scene's target."""
-    words, k, span = start, 0, target - start
+def _fill_scene(w: Writer, draft: SceneDraft, start: float, target: float) -> float:
+    """Add beat sentences until the running budget reaches the scene's target.
+
+    A scene needs one sentence however small its budget, so its first one is the candidate
+    (long line, short line or fragment) that lands nearest the budget.
+    """
+    used, k, span = start, 0, target - start
     while True:
-        remaining = target - words
+        remaining = target - used
         done = max(0.0, 1 - remaining / span) if span > 0 else 1.0
         beat = draft.beats[min(len(draft.beats) - 1, int(done * len(draft.beats)))]
         punchy = w.req.pacing in ("fast", "dynamic") and k % 2 == 0 and remaining > 4
         if punchy and w.rng.random() < 0.2:
-            words += _add(draft, w.from_pool(w.genre.fragments))
+            used += _add(w, draft, w.from_pool(w.genre.fragments))
         result = w.line(w.genre.arc[beat], w.is_long(k))
         if result is None:
             break
-        if draft.sentences and len(result[0].split()) > remaining:
-            result = _closest(remaining, result, w.line(w.genre.arc[beat], False))
+        if w.cost(result[0]) > remaining:
+            short = w.line(w.genre.arc[beat], False)
+            # Only a tight budget reaches for a fragment: each one can be used once.
+            tight = short is None or w.cost(short[0]) > remaining
+            fragment = w.from_pool(w.genre.fragments) if tight else None
+            result = _closest(w, remaining, result, short, fragment, must=not draft.sentences)
             if result is None:
                 break
-        words += _add(draft, result, beat)
+        used += _add(w, draft, result, beat)
         k += 1
-    return words
+    return used
 
 
-def _closest(remaining: float, *options: Sentence | None) -> Sentence | None:
-    """Of the candidate sentences (or stopping, None), pick what lands nearest the target."""
-    best, best_gap = None, remaining
+def _miss(remaining: float, cost: float) -> float:
+    """How bad it is to spend `cost` out of `remaining`: overshoot weighs double."""
+    over = cost - remaining
+    return over * OVERSHOOT_WEIGHT if over > 0 else -over
+
+
+def _closest(
+    w: Writer, remaining: float, *options: Sentence | None, must: bool = False
+) -> Sentence | None:
+    """Of the candidate sentences (or stopping, None, unless `must`), the best budget fit."""
+    best: Sentence | None = None
+    best_miss = math.inf if must else max(remaining, 0.0)
     for option in options:
-        if option is not None and abs(remaining - len(option[0].split())) < best_gap:
-            best, best_gap = option, abs(remaining - len(option[0].split()))
+        if option is not None and _miss(remaining, w.cost(option[0])) < best_miss:
+            best, best_miss = option, _miss(remaining, w.cost(option[0]))
     return best
 
 
-def _character_intros(w: _Writer, n_scenes: int) -> dict[int, list[tuple[str, str]]]:
+def _character_intros(w: Writer, n_scenes: int) -> dict[int, list[tuple[str, str]]]:
     """Decide where each character is introduced: the hero first, the others spread out."""
     intros: dict[int, list[tuple[str, str]]] = {}
     chars = [(c.name, c.description) for c in w.req.characters] or [(w.hero, "")]
@@ -220,27 +151,46 @@ def _character_intros(w: _Writer, n_scenes: int) -> dict[int, list[tuple[str, st
     return intros
 
 
-def _draft_scenes(w: _Writer, hook: str) -> list[_SceneDraft]:
-    """Write all scene sentences in order, keeping a running word total across scenes."""
-    beats, targets = _plan(w.req, w.genre)
+def _hook(w: Writer, budget: float) -> str:
+    """The opening line; when it alone would overrun scene 0's budget, one that fits it
+    (seeded choice among those that do, else the shortest)."""
+    pool = w.genre.hooks[w.req.hook_intensity]
+    hook = finish(w.fill(w.rng.choice(pool))[0])
+    if w.cost(hook) <= budget:
+        return hook
+    options = [finish(w.fill(template)[0]) for template in pool]
+    fitting = [h for h in options if w.cost(h) <= budget]
+    return w.rng.choice(fitting) if fitting else min(options, key=w.cost)
+
+
+def _draft_scenes(
+    w: Writer, hook: str, beats: list[list[int]], targets: list[float]
+) -> list[SceneDraft]:
+    """Write all scene sentences in order, keeping a running budget total across scenes."""
     intros = _character_intros(w, len(beats))
-    drafts, words, met = [], 0, []
+    drafts: list[SceneDraft] = []
+    used, met = 0.0, []
     for i, (bs, target) in enumerate(zip(beats, targets, strict=True)):
-        draft = _SceneDraft(beats=bs)
+        draft = SceneDraft(beats=bs)
         if i == 0:
-            words += _add(draft, (hook, []))
+            used += _add(w, draft, (hook, []))
         for name in met:
-            if name != w.hero and w.rng.random() < 0.4 and target - words > 6:
-                words += _add(draft, w.from_pool(w.genre.cameos, name=name))
+            if name != w.hero and w.rng.random() < 0.4 and target - used > 6:
+                used += _add(w, draft, w.from_pool(w.genre.cameos, name=name))
         for name, who in intros.get(i, []):
-            words += _add(draft, w.from_pool(w.genre.intros, who=who) or (finish(who), []))
+            intro = w.from_pool(w.genre.intros, who=who) or (finish(who), [])
+            # The request's own characters are always introduced; an invented hero only
+            # when there is time for it.
+            left = target - used
+            if w.req.characters or _miss(left, w.cost(intro[0])) < max(left, 0.0):
+                used += _add(w, draft, intro)
             met.append(name)
-        words = _fill_scene(w, draft, words, target)
+        used = _fill_scene(w, draft, used, target)
         drafts.append(draft)
     return drafts
 
 
-def _to_scene(w: _Writer, index: int, draft: _SceneDraft, topic: list[str]) -> Scene:
+def _to_scene(w: Writer, index: int, draft: SceneDraft, topic: list[str]) -> Scene:
     """Derive caption, keywords, characters and mood from a drafted scene."""
     narration = " ".join(draft.sentences)
     rank = {b: (n, w.genre.arc[b].climax, b) for b, n in draft.beat_uses.items()}
@@ -262,13 +212,18 @@ def _to_scene(w: _Writer, index: int, draft: _SceneDraft, topic: list[str]) -> S
 
 
 def write_script(req: StoryRequest) -> Script:
-    """Write a genre-voiced script sized to the requested duration and scene count."""
+    """Write a genre-voiced script sized to the requested duration and scene count.
+
+    The size assumes the voice's rate in `req.words_per_minute` (WORDS_PER_MINUTE when
+    unset); narration then fits the spoken result to the exact length.
+    """
     _validate(req)
     genre = GENRES[req.story_type]
-    w = _Writer(req, genre, random.Random(_stable_seed(req.seed, req.topic)))
-    hook = finish(w.fill(w.rng.choice(genre.hooks[req.hook_intensity]))[0])
+    w = Writer(req, genre, random.Random(_stable_seed(req.seed, req.topic)))
+    beats, targets = _plan(req, genre, w)
+    hook = _hook(w, targets[0])
     w.used.add(hook)
-    drafts = _draft_scenes(w, hook)
+    drafts = _draft_scenes(w, hook, beats, targets)
     nouns = topic_nouns(clean(req.topic))
     scenes = [_to_scene(w, i, d, nouns) for i, d in enumerate(drafts)]
     title = title_case(clean(req.topic).rstrip("."))

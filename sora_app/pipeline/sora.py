@@ -22,7 +22,7 @@ from PIL import Image, ImageOps
 
 from sora_app.pipeline.probe import probe, video_info
 from sora_app.pipeline.types import CancelCheck, Cancelled, ProgressFn, StageError, VideoInfo
-from sora_app.providers.http import UpstreamBadResponse, UpstreamClient, UpstreamError
+from sora_app.providers.http import UpstreamClient, UpstreamError
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,7 @@ def render_external(
         else:
             run.check_cancel()
             run.report(0.0, f"Sending to {run.host}")
-            video = _create(client, req)
+            video = _create(run.calls, req)
             video_id = video["id"]
             if on_created is not None:
                 on_created(video_id)
@@ -141,18 +141,28 @@ def _create(client: UpstreamClient, req: ExternalRequest) -> dict:
     fields = {"prompt": req.prompt, "model": req.model, "seconds": str(req.seconds)}
     fields["size"] = req.size
     if req.reference_image is None:
-        video = client.post_json("videos", json=fields)
+        video = client.post_json("videos", json=fields, check=_has_id)
     else:
         image = _reference_jpeg(Path(req.reference_image), req.size)
         files = {"input_reference": ("reference.jpg", image, "image/jpeg")}
-        video = client.post_json("videos", data=fields, files=files)
-    if not isinstance(video.get("id"), str) or not video["id"]:
-        raise client.target.error(UpstreamBadResponse, "returned a video without an id", 502)
+        video = client.post_json("videos", data=fields, files=files, check=_has_id)
     log.info(
         "event=external_created video_id=%s host=%s size=%s seconds=%s reference=%s",
         *(video["id"], client.target.host, req.size, req.seconds, bool(req.reference_image)),
     )
     return video
+
+
+def _has_id(video: dict) -> str | None:
+    """A create reply must name the video, or there is nothing to poll (retried if not)."""
+    ok = isinstance(video.get("id"), str) and video["id"]
+    return None if ok else "a video without an id"
+
+
+def _has_status(video: dict) -> str | None:
+    """A poll reply without a status says nothing about the video: a glitch, retried."""
+    ok = isinstance(video.get("status"), str) and video["status"]
+    return None if ok else "a video without a status"
 
 
 def _poll_delay(hint: str, poll_seconds: float) -> float:
@@ -187,6 +197,14 @@ class _Run:
     should_cancel: CancelCheck
     poll_seconds: float
     best: float = 0.0
+
+    @property
+    def calls(self) -> UpstreamClient:
+        """The client for the render's own calls: a cancel interrupts them mid-read.
+
+        (The DELETE after a cancel uses the plain client, or it would be cancelled too.)
+        """
+        return self.client.with_cancel(self.should_cancel)
 
     @property
     def host(self) -> str:
@@ -247,16 +265,9 @@ class _Run:
         return info
 
     def poll(self, video_id: str) -> tuple[dict, float]:
-        """One GET; returns the video and the delay before the next (header hint wins)."""
-        with self.client.request("GET", f"videos/{video_id}") as response:
-            try:
-                video: Any = response.json()
-            except ValueError:
-                video = None
-            hint = response.headers.get("openai-poll-after-ms", "")
-        if not isinstance(video, dict):
-            what = "returned a video that is not a JSON object"
-            raise self.client.target.error(UpstreamBadResponse, what, 502)
+        """One GET (a bad reply is retried); the video and the delay before the next poll."""
+        video, headers = self.calls.json_reply("GET", f"videos/{video_id}", check=_has_status)
+        hint = headers.get("openai-poll-after-ms", "")
         return video, _poll_delay(hint, self.poll_seconds)
 
     def wait(self, video_id: str, video: dict | None, max_wait: float) -> dict:
@@ -281,7 +292,7 @@ class _Run:
         self.report(_DOWNLOAD, f"Downloading video from {self.host}")
         out, content = self.out_path, f"videos/{video_id}/content"
         try:
-            self.client.download(content, out, max_bytes, params={"variant": "video"})
+            self.calls.download(content, out, max_bytes, params={"variant": "video"})
         except (UpstreamError, OSError) as exc:
             out.unlink(missing_ok=True)
             message = getattr(exc, "message", None) or f"could not save the video: {exc}"
@@ -303,7 +314,7 @@ class _Run:
         raw, tmp = dest.with_name(f".{dest.name}.src"), dest.with_name(f".{dest.name}.part")
         params = {"variant": "thumbnail"}
         try:
-            self.client.download(f"videos/{video_id}/content", raw, _THUMB_MAX_BYTES, params=params)
+            self.calls.download(f"videos/{video_id}/content", raw, _THUMB_MAX_BYTES, params=params)
             with Image.open(raw) as image:
                 image.convert("RGB").save(tmp, "JPEG", quality=88)
             os.replace(tmp, dest)
@@ -320,7 +331,8 @@ class _Run:
         path = f"videos/{video_id}"
         try:
             kw: dict[str, Any] = {"expected": (200, 202, 204, 404), "retry": False}
-            self.client.request("DELETE", path, timeout=_CANCEL_TIMEOUT, **kw).close()
+            kw |= {"timeout": _CANCEL_TIMEOUT, "deadline_seconds": sum(_CANCEL_TIMEOUT)}
+            self.client.request("DELETE", path, **kw).close()
             log.info("event=external_deleted video_id=%s reason=%s", video_id, reason)
         except (UpstreamError, requests.RequestException) as exc:
             said = getattr(exc, "message", str(exc))

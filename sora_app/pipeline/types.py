@@ -49,6 +49,8 @@ class StoryRequest:
     num_scenes: int = 5
     characters: tuple[Character, ...] = ()
     seed: int = 0
+    words_per_minute: float | None = None
+    """The narrating voice's measured speech rate (pauses excluded); None: writer default."""
 
 
 @dataclass
@@ -104,6 +106,8 @@ class ImageSpec:
     width: int = 1080
     height: int = 1920
     seed: int = 0
+    characters: tuple[Character, ...] = ()
+    """The request's cast, so the painter can dress each figure as its description says."""
 
 
 @dataclass
@@ -126,6 +130,12 @@ class Narration:
     scene_spans: list[tuple[float, float]]
     """(start, end) seconds of each scene's narration; contiguous, covering [0, duration]."""
     voice_id: str = ""
+    requested: float | None = None
+    """Seconds the request asked for; None for the script's natural length."""
+    note: str = ""
+    """Why the length differs from `requested`, or what was cut to meet it ("" otherwise)."""
+    tempo: float = 1.0
+    """Speed factor applied to the speech to fit `requested` (1.0: as the engine spoke it)."""
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -140,6 +150,9 @@ class Narration:
             cues=[Cue(**c) for c in data["cues"]],
             scene_spans=[(float(a), float(b)) for a, b in data["scene_spans"]],
             voice_id=data.get("voice_id", ""),
+            requested=data.get("requested"),
+            note=data.get("note", ""),
+            tempo=float(data.get("tempo", 1.0)),
         )
 
     def save(self, path: Path) -> None:

@@ -2,39 +2,55 @@
 
 Pooled connections, separate connect/read timeouts, urllib3 retries with backoff + jitter
 (see http_retry), typed errors (see http_errors) and a cached health probe, so a down
-dependency fails fast with a clear message instead of costing a timeout per job.
+dependency fails fast with a clear message instead of costing a timeout per job. Every call
+also has a wall-clock deadline and an optional cancel check, enforced while the body is read
+(see http_guard), and a bad body (malformed JSON, truncation) is retried within the budget.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
-import os
-import tempfile
-import threading
 import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import IO, Any
+from typing import Any, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 import requests
 
+from sora_app.pipeline.types import CancelCheck, Cancelled
+from sora_app.providers.http_body import (
+    Check,
+    Glitch,
+    fill,
+    parse_json,
+    read_all,
+    read_error_body,
+    save_body,
+)
 from sora_app.providers.http_errors import (
     Target,
     UpstreamBadResponse,
+    UpstreamDeadline,
     UpstreamError,
     UpstreamRejected,
     UpstreamServerError,
     UpstreamTimeout,
     UpstreamUnavailable,
+    deadline_error,
     status_error,
     transport_error,
 )
-from sora_app.providers.http_retry import Attempts, BudgetRetry, RetryAdapter
+from sora_app.providers.http_guard import CANCEL, CallGuard, GuardTripped
+from sora_app.providers.http_health import HealthProbe
+from sora_app.providers.http_retry import Attempts, BudgetRetry, RetryAdapter, backoff_wait
 
 __all__ = [
     "HealthProbe",
     "UpstreamBadResponse",
     "UpstreamClient",
+    "UpstreamDeadline",
     "UpstreamError",
     "UpstreamRejected",
     "UpstreamServerError",
@@ -44,7 +60,10 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-_CHUNK = 64 * 1024
+T = TypeVar("T")
+Consume = Callable[[requests.Response, CallGuard], T]
+"""Reads one attempt's body under the guard; raises Glitch for a fault worth a retry."""
+_JITTER = 0.25
 
 
 class UpstreamClient:
@@ -71,6 +90,8 @@ class UpstreamClient:
         self.timeouts = (connect_timeout, read_timeout)
         self.max_attempts = max(1, max_attempts)
         self.max_total_seconds = max_total_seconds
+        self.backoff, self.backoff_max = backoff, backoff_max
+        self.should_cancel: CancelCheck | None = None
         self._auth = f"{auth_scheme} {api_key}".strip() if api_key else None
         template = BudgetRetry(
             total=self.max_attempts - 1,
@@ -78,7 +99,7 @@ class UpstreamClient:
             allowed_methods=None,
             backoff_factor=backoff,
             backoff_max=backoff_max,
-            backoff_jitter=0.25,
+            backoff_jitter=_JITTER,
             raise_on_status=False,
             raise_on_redirect=False,
         )
@@ -100,6 +121,16 @@ class UpstreamClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def with_cancel(self, should_cancel: CancelCheck | None) -> UpstreamClient:
+        """A view on the same pool whose calls stop (raising Cancelled) once should_cancel().
+
+        The check also runs on the call's watchdog thread, so it must be thread-safe (the
+        job runner's reads threading.Events). Don't close a view: it shares the session.
+        """
+        view = copy.copy(self)
+        view.should_cancel = should_cancel
+        return view
+
     def url_for(self, path: str) -> str:
         """Relative paths hang off base_url; absolute URLs (download links) pass through."""
         if path.startswith(("http://", "https://")):
@@ -113,163 +144,135 @@ class UpstreamClient:
             headers["Authorization"] = self._auth
         return headers
 
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        json: Any = None,
-        data: Any = None,
-        files: Any = None,
-        params: dict[str, Any] | None = None,
-        stream: bool = False,
-        expected: tuple[int, ...] = (200,),
-        headers: dict[str, str] | None = None,
-        retry: bool = True,
-        timeout: tuple[float, float] | None = None,
-    ) -> requests.Response:
-        """One logical call: retried per policy, then the expected response or a typed error."""
-        url = self.url_for(path)
-        limits = timeout or self.timeouts
-        plan = Attempts(self.target.name, time.monotonic() + self.max_total_seconds)
-        started = time.monotonic()
-        self._adapter.plan(plan if retry else None)
-        try:
-            response = self.session.request(
-                method,
-                url,
-                json=json,
-                data=data,
-                files=files,
-                params=params,
-                stream=stream,
-                headers=self._headers(url, headers),
-                timeout=limits,
-            )
-        except requests.RequestException as exc:
-            raise transport_error(self.target, exc, plan.count, limits) from None
-        finally:
-            self._adapter.plan(None)
-        log.debug(
-            "upstream call upstream=%s method=%s path=%s status=%d attempts=%d elapsed_ms=%d",
-            self.target.name,
-            method,
-            self.target.scrub(urlsplit(url).path),
-            response.status_code,
-            plan.count,
-            (time.monotonic() - started) * 1000,
-        )
-        if response.status_code not in expected:
-            with response:
-                raise status_error(self.target, response, plan.count)
-        return response
+    def request(self, method: str, path: str, **kw: Any) -> requests.Response:
+        """One logical call whose whole body is read under the deadline; retried per policy.
+
+        Keywords: json, data, files, params, headers, expected (statuses), retry, timeout
+        (connect, read), deadline_seconds (default max_total_seconds).
+        """
+        limit = (kw.get("timeout") or self.timeouts)[1]
+        return self._call(method, path, lambda r, g: fill(r, read_all(r, g, limit)), **kw)
+
+    def json_reply(
+        self, method: str, path: str, *, check: Check | None = None, **kw: Any
+    ) -> tuple[dict, Mapping[str, str]]:
+        """Decode an OpenAI-style object and keep the headers; a bad reply is retried."""
+        limit = (kw.get("timeout") or self.timeouts)[1]
+
+        def decode(response: requests.Response, guard: CallGuard) -> tuple[dict, Any]:
+            fill(response, read_all(response, guard, limit))
+            return parse_json(self.target, response, check), response.headers
+
+        return self._call(method, path, decode, **kw)
 
     def get_json(self, path: str, *, params: dict[str, Any] | None = None, **kw: Any) -> dict:
-        """GET and decode an OpenAI-style JSON object."""
-        return self._json(self.request("GET", path, params=params, **kw))
+        """GET and decode an OpenAI-style JSON object (`check=` may refuse a bad one)."""
+        return self.json_reply("GET", path, params=params, **kw)[0]
 
     def post_json(self, path: str, json: Any = None, **kw: Any) -> dict:
         """POST (JSON, or multipart via data=/files=) and decode the JSON object returned."""
-        return self._json(self.request("POST", path, json=json, **kw))
+        return self.json_reply("POST", path, json=json, **kw)[0]
 
-    def _json(self, response: requests.Response) -> dict:
-        """Parse a body or raise UpstreamBadResponse; every OpenAI-style body is an object."""
+    def _call(
+        self,
+        method: str,
+        path: str,
+        consume: Consume[T],
+        *,
+        retry: bool = True,
+        deadline_seconds: float | None = None,
+        **kw: Any,
+    ) -> T:
+        """Attempts until one's body is consumed, under one deadline and cancel check."""
+        budget = deadline_seconds or self.max_total_seconds
+        plan = Attempts(self.target.name, time.monotonic() + budget)
+        with CallGuard(plan.deadline, self.should_cancel) as guard:
+            plan.guard = guard
+            try:
+                while True:
+                    try:
+                        return self._attempt(method, self.url_for(path), plan, retry, consume, kw)
+                    except Glitch as glitch:
+                        self._retry_or_raise(plan, guard, glitch, retry)
+            except GuardTripped:
+                raise self._stopped(guard, plan, budget) from None
+
+    def _attempt(
+        self,
+        method: str,
+        url: str,
+        plan: Attempts,
+        retry: bool,
+        consume: Consume[T],
+        kw: dict[str, Any],
+    ) -> T:
+        """Send (urllib3 retries connection errors and statuses), then consume the body."""
+        guard = plan.guard
+        assert guard is not None
+        limits = kw.get("timeout") or self.timeouts
+        send = {k: v for k, v in kw.items() if k not in ("timeout", "expected", "headers")}
+        guard.check()
+        guard.received = 0
+        self._adapter.plan(plan if retry else None)
+        started = time.monotonic()
         try:
-            body = response.json()
-        except ValueError:
-            snippet = self.target.scrub(response.text[:80])
-            what = f"returned malformed JSON: {snippet!r}"
-            raise self.target.error(UpstreamBadResponse, what, 502) from None
-        if not isinstance(body, dict):
-            raise self.target.error(UpstreamBadResponse, "returned JSON that is not an object", 502)
-        return body
+            response = self.session.request(
+                method, url, stream=True, headers=self._headers(url, kw.get("headers")),
+                timeout=limits, **send,
+            )  # fmt: skip
+        except requests.RequestException as exc:
+            if guard.tripped:
+                raise GuardTripped(guard.tripped) from None
+            raise transport_error(self.target, exc, plan.count, limits) from None
+        finally:
+            self._adapter.plan(None)
+        with response:
+            log.debug(
+                "upstream call upstream=%s method=%s path=%s status=%d attempts=%d elapsed_ms=%d",
+                self.target.name, method, self.target.scrub(urlsplit(url).path),
+                response.status_code, plan.count, (time.monotonic() - started) * 1000,
+            )  # fmt: skip
+            try:
+                if response.status_code not in kw.get("expected", (200,)):
+                    read_error_body(response, guard, limits[1])
+                    raise status_error(self.target, response, plan.count)
+                return consume(response, guard)
+            finally:
+                guard.forget()  # before the connection goes back to the pool
+
+    def _retry_or_raise(
+        self, plan: Attempts, guard: CallGuard, glitch: Glitch, retry: bool
+    ) -> None:
+        """Back off and count another attempt, or raise the glitch once the budget is spent."""
+        wait = backoff_wait(self.backoff, self.backoff_max, _JITTER, plan.count)
+        spent = plan.count >= self.max_attempts or time.monotonic() + wait > plan.deadline
+        if not retry or spent:
+            raise glitch.error(self.target, plan.count)
+        log.info(
+            "upstream retry upstream=%s attempt=%d cause=%s wait_s=%.2f",
+            self.target.name, plan.count + 1, glitch.cause, wait,
+        )  # fmt: skip
+        guard.sleep(wait)
+        plan.count += 1
+
+    def _stopped(self, guard: CallGuard, plan: Attempts, budget: float) -> Exception:
+        """A tripped guard: Cancelled for a cancel, else the deadline, named with its numbers."""
+        name = self.target.name
+        if guard.tripped == CANCEL:
+            log.info("upstream call cancelled upstream=%s attempts=%d", name, plan.count)
+            return Cancelled(f"cancelled while waiting for the {name}")
+        return deadline_error(self.target, budget, plan.count, guard.received)
 
     def download(self, path: str, dest: Path, max_bytes: int, **kw: Any) -> Path:
-        """Stream to a temp file beside dest, check size and length, then rename atomically."""
+        """Stream to a temp file beside dest under the cap, then rename; a cut retries."""
         dest = Path(dest)
         dest.parent.mkdir(parents=True, exist_ok=True)
-        headers = {"Accept-Encoding": "identity", **kw.pop("headers", {})}
-        response = self.request("GET", path, stream=True, headers=headers, **kw)
-        fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
-        tmp = Path(tmp_name)
-        try:
-            with response, os.fdopen(fd, "wb") as out:
-                written = self._copy_body(response, out, max_bytes)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, dest)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+        kw["headers"] = {"Accept-Encoding": "identity", **kw.get("headers", {})}
+        limit = (kw.get("timeout") or self.timeouts)[1]
+
+        def save(response: requests.Response, guard: CallGuard) -> int:
+            return save_body(self.target, response, guard, dest, max_bytes, limit)
+
+        written = self._call("GET", path, save, **kw)
         log.debug("upstream download upstream=%s bytes=%d dest=%s", self.target.name, written, dest)
         return dest
-
-    def _copy_body(self, response: requests.Response, out: IO[bytes], max_bytes: int) -> int:
-        """Copy under the size cap; a body shorter than Content-Length is a truncated download."""
-        declared = response.headers.get("Content-Length", "")
-        expected = int(declared) if declared.isdigit() else None
-        too_big = f"sent more than the {max_bytes} bytes allowed"
-        if expected is not None and expected > max_bytes:
-            raise self.target.error(UpstreamBadResponse, too_big, 502, content_length=expected)
-        written, broken = 0, False
-        try:
-            for chunk in response.iter_content(chunk_size=_CHUNK):
-                written += len(chunk)
-                if written > max_bytes:
-                    raise self.target.error(UpstreamBadResponse, too_big, 502)
-                out.write(chunk)
-        except requests.RequestException:
-            broken = True
-        if broken or (expected is not None and written != expected):
-            what = f"sent a truncated download ({written} of {expected or '?'} bytes)"
-            raise self.target.error(UpstreamBadResponse, what, 502, received_bytes=written)
-        return written
-
-
-class HealthProbe:
-    """A cached reachability check, so /health is cheap and a down upstream fails fast."""
-
-    def __init__(
-        self,
-        client: UpstreamClient,
-        path: str,
-        ttl_seconds: float,
-        timeout: tuple[float, float] | None = None,
-    ) -> None:
-        self.client = client
-        self.path = path
-        self.ttl_seconds = ttl_seconds
-        self.timeout = timeout
-        self._lock = threading.Lock()
-        self._cached: dict[str, Any] | None = None
-        self._cached_at = 0.0
-
-    def _fresh(self) -> bool:
-        return self._cached is not None and time.monotonic() - self._cached_at < self.ttl_seconds
-
-    def check(self) -> dict[str, Any]:
-        """Return the cached result while fresh; failures are cached too, on purpose."""
-        with self._lock:
-            if self._fresh() and self._cached is not None:
-                return dict(self._cached)
-            started = time.monotonic()
-            try:
-                self.client.request("GET", self.path, retry=False, timeout=self.timeout).close()
-                ok, message = True, "ok"
-            except UpstreamError as exc:
-                ok, message = False, exc.message
-            self._cached = {
-                "ok": ok,
-                "latency_ms": int((time.monotonic() - started) * 1000),
-                "message": message,
-                "checked_at": time.time(),
-                "upstream": self.client.target.name,
-                "host": self.client.target.host,
-            }
-            self._cached_at = time.monotonic()
-            return dict(self._cached)
-
-    def known_down(self) -> bool:
-        """True only while a fresh cached probe says down: lets callers fail fast for free."""
-        with self._lock:
-            return bool(self._fresh() and self._cached and not self._cached["ok"])

@@ -49,6 +49,14 @@ class UpstreamTimeout(UpstreamError):
     code = "UPSTREAM_TIMEOUT"
 
 
+class UpstreamDeadline(UpstreamTimeout):
+    """The whole call outran its wall-clock deadline (e.g. a body trickling in byte by byte).
+
+    A per-recv read timeout never fires while bytes keep coming; this one does, so it shares
+    the timeout's code and status and says which limit it was.
+    """
+
+
 class UpstreamRejected(UpstreamError):
     """A 4xx: our request (or key) was refused; the upstream's own words are kept."""
 
@@ -112,7 +120,7 @@ class Target:
         return err
 
 
-def _plural(attempts: int) -> str:
+def plural_attempts(attempts: int) -> str:
     return f"{attempts} attempt{'s' if attempts != 1 else ''}"
 
 
@@ -147,7 +155,7 @@ def transport_error(
     target: Target, exc: requests.RequestException, attempts: int, timeout: tuple[float, float]
 ) -> UpstreamError:
     """Map a failure with no usable response onto unavailable / timeout / bad response."""
-    tries = _plural(attempts)
+    tries = plural_attempts(attempts)
     if isinstance(exc, _BODY_ERRORS):
         what = f"sent a truncated or corrupt body ({tries})"
         return target.error(UpstreamBadResponse, what, 502, attempts=attempts)
@@ -212,9 +220,27 @@ def status_error(target: Target, response: requests.Response, attempts: int) -> 
         what = f"rejected the request (HTTP {status}): {said}"
         return target.error(UpstreamRejected, what, status, upstream_message=said, **common)
     if status >= 500:
-        what = f"kept failing (HTTP {status} after {_plural(attempts)}): {said}"
+        what = f"kept failing (HTTP {status} after {plural_attempts(attempts)}): {said}"
         hint = "The upstream service is having problems; retry later."
         status_hint = 503 if status == 503 else 502
         return target.error(UpstreamServerError, what, status_hint, suggestion=hint, **common)
     what = f"answered with unexpected HTTP {status}"
     return target.error(UpstreamBadResponse, what, 502, **common)
+
+
+def deadline_error(target: Target, budget: float, attempts: int, received: int) -> UpstreamError:
+    """The whole call outran its wall-clock deadline: say which limit and how far it got."""
+    what = (
+        f"did not finish answering within the {budget:g} s deadline "
+        f"({plural_attempts(attempts)}, {received} bytes of the body received)"
+    )
+    return target.error(
+        UpstreamDeadline,
+        what,
+        504,
+        attempts=attempts,
+        deadline_seconds=budget,
+        received_bytes=received,
+        phase="deadline",
+        suggestion="The service is answering too slowly; retry later or raise its time budget.",
+    )

@@ -2,7 +2,8 @@
 
 urllib3 already does the attempts, backoff and Retry-After; the subclass adds
 ``retry-after-ms``, ``x-should-retry``, 408/409/429/5xx-only retries and a wall-clock budget,
-and the adapter hands each request a fresh Retry so those counters are per call.
+and the adapter hands each request a fresh Retry so those counters are per call. Attempts are
+shared with the client's own retries of bad bodies, and a tripped CallGuard stops them all.
 """
 
 from __future__ import annotations
@@ -16,7 +17,10 @@ from typing import Any
 
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import InvalidHeader, MaxRetryError, ResponseError
+from urllib3.poolmanager import PoolManager, ProxyManager
 from urllib3.util.retry import Retry
+
+from sora_app.providers.http_guard import GUARDED_POOLS, CallGuard
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +38,16 @@ class Attempts:
     deadline: float
     count: int = 1
     waits: list[float] = field(default_factory=list)
+    guard: CallGuard | None = None
+    """The call's deadline/cancel watchdog; once it trips, nothing is retried."""
+
+
+def backoff_wait(factor: float, cap: float, jitter: float, retry: int) -> float:
+    """factor, 2x, 4x ... for retry 1, 2, 3 ..., capped, minus up to `jitter` of itself."""
+    if retry <= 0 or factor <= 0:
+        return 0.0
+    value = min(cap, factor * 2 ** (retry - 1))
+    return value * (1 - jitter * random.random())
 
 
 def wants_retry(response: Any) -> bool:
@@ -61,11 +75,9 @@ class BudgetRetry(Retry):
 
     def get_backoff_time(self) -> float:
         """backoff, 2x, 4x ... from the first retry on, capped, minus up to 25 % jitter."""
-        tries = len(self.history)
-        if tries == 0 or self.backoff_factor <= 0:
-            return 0.0
-        value = min(self.backoff_max, self.backoff_factor * 2 ** (tries - 1))
-        return value * (1 - self.backoff_jitter * random.random())
+        return backoff_wait(
+            self.backoff_factor, self.backoff_max, self.backoff_jitter, len(self.history)
+        )
 
     def get_retry_after(self, response: Any) -> float | None:
         """Prefer retry-after-ms, then Retry-After (seconds or a date); ignore absurd values."""
@@ -95,11 +107,13 @@ class BudgetRetry(Retry):
         _pool: Any = None,
         _stacktrace: Any = None,
     ) -> BudgetRetry:
-        """Refuse non-transient statuses and retries that would overrun the time budget."""
+        """Refuse non-transient statuses, stopped calls and retries that overrun the budget."""
         if response is not None and not wants_retry(response):
             raise MaxRetryError(_pool, url, ResponseError("not retryable"))
-        new = super().increment(method, url, response, error, _pool, _stacktrace)
         state = self.attempts
+        if state is not None and state.guard is not None and state.guard.tripped:
+            raise MaxRetryError(_pool, url, error or ResponseError("call stopped"))
+        new = super().increment(method, url, response, error, _pool, _stacktrace)
         if state is None:
             return new
         wait = new._planned_wait(response)
@@ -118,9 +132,12 @@ class BudgetRetry(Retry):
         return new
 
     def sleep(self, response: Any = None) -> None:
-        """Sleep exactly the wait increment() checked against the budget."""
+        """Sleep exactly the wait increment() checked against the budget; a trip wakes it."""
         wait = self.attempts.waits[-1] if self.attempts and self.attempts.waits else 0.0
-        if wait > 0:
+        guard = self.attempts.guard if self.attempts else None
+        if guard is not None:
+            guard.pause(wait)  # the next send sees the trip and is refused
+        elif wait > 0:
             time.sleep(wait)
 
 
@@ -132,11 +149,28 @@ class RetryAdapter(HTTPAdapter):
         self._local = threading.local()
         super().__init__(pool_connections=pool_size, pool_maxsize=pool_size)
 
+    def init_poolmanager(self, *args: Any, **kw: Any) -> None:
+        """Guarded pools, so a tripped CallGuard can shut a connection blocked mid-read."""
+        super().init_poolmanager(*args, **kw)
+        self.poolmanager.pool_classes_by_scheme = GUARDED_POOLS
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> PoolManager:
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        if isinstance(manager, ProxyManager):  # SOCKS managers keep their own classes
+            manager.pool_classes_by_scheme = GUARDED_POOLS
+        return manager
+
     @property  # type: ignore[override]
     def max_retries(self) -> Retry:
-        """Read once per send(); no plan (health probes) means a single attempt."""
+        """Read once per send(); attempts the call already spent are not granted again.
+
+        No plan (health probes, retry=False) means a single attempt.
+        """
         plan: Attempts | None = getattr(self._local, "plan", None)
-        return self._template.new(attempts=plan) if plan else self._template.new(total=0)
+        if not plan:
+            return self._template.new(total=0)
+        left = max(0, (self._template.total or 0) - (plan.count - 1))
+        return self._template.new(attempts=plan, total=left)
 
     @max_retries.setter
     def max_retries(self, value: Any) -> None:

@@ -127,8 +127,8 @@ def generate_scene_image(
     }
     if response_format:
         body["response_format"] = response_format
-    reply = client.post_json("images/generations", json=body)
-    item = _first_item(client, reply)
+    reply = client.post_json("images/generations", json=body, check=_has_item)
+    item = reply["data"][0]
     dest = Path(dest)
     src = scratch_path(dest)
     try:
@@ -151,12 +151,11 @@ def generate_scene_image(
     return dest
 
 
-def _first_item(client: UpstreamClient, reply: dict) -> dict:
-    """data[0] of an images response, or a typed error naming the upstream."""
+def _has_item(reply: dict) -> str | None:
+    """An images reply needs data[0]; without it the call is retried like a malformed one."""
     data = reply.get("data")
-    if not isinstance(data, list) or not data or not isinstance(data[0], dict):
-        raise client.target.error(UpstreamBadResponse, "returned no image data", 502)
-    return data[0]
+    ok = isinstance(data, list) and data and isinstance(data[0], dict)
+    return None if ok else "no image data"
 
 
 def _decode_b64(client: UpstreamClient, text: str, max_bytes: int) -> bytes:

@@ -18,7 +18,7 @@ from sora_app.pipeline.narration import split_sentences
 from sora_app.pipeline.script import WORDS_PER_MINUTE, write_script
 from sora_app.pipeline.story_text import clean, title_case
 from sora_app.pipeline.types import Character, Scene, Script, StageError, StoryRequest
-from sora_app.providers.http import UpstreamBadResponse, UpstreamClient, UpstreamError
+from sora_app.providers.http import UpstreamClient, UpstreamError
 
 log = logging.getLogger(__name__)
 
@@ -205,16 +205,20 @@ def _complete(
         "response_format": {"type": "json_object"},
         "temperature": temperature,
     }
-    reply = client.post_json("chat/completions", json=body)
-    try:
-        choice = reply["choices"][0]
-        content = choice["message"].get("content")
-    except (KeyError, IndexError, TypeError, AttributeError):
-        what = "returned a chat completion without choices"
-        raise client.target.error(UpstreamBadResponse, what, 502) from None
+    reply = client.post_json("chat/completions", json=body, check=_has_message)
+    choice = reply["choices"][0]
+    content = choice["message"].get("content")
     if choice.get("finish_reason") == "length":
         log.warning("script_remote_cut_off model=%s chars=%d", model, len(content or ""))
     return content if isinstance(content, str) else ""
+
+
+def _has_message(reply: dict) -> str | None:
+    """A completion without choices[0].message is a glitch, retried like malformed JSON."""
+    choices = reply.get("choices")
+    first = choices[0] if isinstance(choices, list) and choices else None
+    ok = isinstance(first, dict) and isinstance(first.get("message"), dict)
+    return None if ok else "a chat completion without choices"
 
 
 def _load_json(content: str) -> dict[str, Any]:

@@ -7,64 +7,26 @@ character looks the same in every scene and the same keyword always yields the s
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
-from PIL import Image, ImageChops, ImageDraw, ImageFilter
+from PIL import ImageDraw
 
 from sora_app.providers.scene_landscape import Frame, lerp
+from sora_app.providers.scene_looks import Look
+from sora_app.providers.scene_paint import stamp
+from sora_app.providers.scene_people import HEAD_R, person_colors, person_ops
 from sora_app.providers.scene_shapes import GROUND_SHAPES, SKY_SHAPES, Ops, bar, circle, rect
 from sora_app.providers.scene_shapes import shape_for as _shape_for
-from sora_app.providers.scene_styles import RGB, stable_hash
+from sora_app.providers.scene_styles import stable_hash
 
-_INK: RGB = (12, 12, 20)
-_SS = 2
-"""Supersampling factor for shape masks, so silhouettes get anti-aliased edges."""
 _SKY_FILL = 0.5
 """Largest sky symbol as a fraction of the sky band (caption band bottom to horizon)."""
+_FACE_MIN_PX = 5.0
+"""Smallest head radius (working pixels) that still gets eyes and a mouth."""
 
 
-def stamp(
-    frame: Frame,
-    ops: Ops,
-    cx: float,
-    cy: float,
-    size: float,
-    colors: tuple[RGB, RGB],
-    glow: RGB | None = None,
-    xscale: float = 1.0,
-) -> None:
-    """Rasterise a unit-box shape at (cx, cy) with the style's outline/softness and a glow."""
-    st, half = frame.style, size / 2
-    pts = [[(cx + x * half * xscale, cy + y * half) for x, y in poly] for _, poly in ops]
-    flat = [p for poly in pts for p in poly]
-    pad = int(size * 0.35 if glow else 0) + st.outline * frame.px + int(st.soft * 3) + 3
-    x0, y0 = int(min(p[0] for p in flat)) - pad, int(min(p[1] for p in flat)) - pad
-    x1, y1 = int(max(p[0] for p in flat)) + pad, int(max(p[1] for p in flat)) + pad
-    size_px = (max(1, x1 - x0) * _SS, max(1, y1 - y0) * _SS)
-    body, light = Image.new("L", size_px, 0), Image.new("L", size_px, 0)
-    db, dl = ImageDraw.Draw(body), ImageDraw.Draw(light)
-    for (op, _), poly in zip(ops, pts, strict=True):
-        local = [((x - x0) * _SS, (y - y0) * _SS) for x, y in poly]
-        db.polygon(local, fill=255 if op == "+" else 0)
-        dl.polygon(local, fill=255 if op == "*" else 0)
-    body, light = body.reduce(_SS), light.reduce(_SS)
-    union = ImageChops.lighter(body, light)
-    if glow:
-        halo = union.filter(ImageFilter.BoxBlur(size * 0.12)).point(lambda v: v * 0.55)
-        frame.img.paste(glow, (x0, y0), halo)
-    if st.outline:
-        frame.img.paste(_INK, (x0, y0), union.filter(ImageFilter.MaxFilter(2 * st.outline + 1)))
-    if st.soft:
-        body = body.filter(ImageFilter.GaussianBlur(st.soft))
-        light = light.filter(ImageFilter.GaussianBlur(st.soft))
-        edge = ImageChops.subtract(body, body.filter(ImageFilter.MinFilter(5)))
-        frame.img.paste(lerp(colors[0], _INK, 0.5), (x0, y0), edge)
-    frame.img.paste(colors[0], (x0, y0), body)
-    frame.img.paste(colors[1], (x0, y0), light)
-
-
-def _spread(rng: np.random.Generator, taken: list[tuple[float, float]], box, tries: int = 8):
+def spread(rng: np.random.Generator, taken: list[tuple[float, float]], box, tries: int = 8):
     """Pick the candidate point farthest from what is already placed, to avoid pile-ups.
 
     A box that is empty on an axis (the shape is wider than the room) collapses to its middle
@@ -115,7 +77,7 @@ def motifs(
             ops = SKY_SHAPES[name](h >> 12)
             box = (size * 0.7, frame.sky_top + size * 0.6, frame.w - size * 0.7,
                    frame.horizon - size * 0.7)  # fmt: skip
-            cx, cy = _spread(rng, taken, box)
+            cx, cy = spread(rng, taken, box)
             light = lerp(st.accent, st.sky[0], 0.55)
             stamp(
                 frame, ops, cx, cy, size, (st.accent, light), glow=st.accent if dark_sky else None
@@ -123,7 +85,7 @@ def motifs(
         else:
             ops = GROUND_SHAPES[name](h >> 12)
             size *= 1.25
-            cx, _ = _spread(rng, on_ground, (size * 0.6, 0, frame.w - size * 0.6, 0), tries=12)
+            cx, _ = spread(rng, on_ground, (size * 0.6, 0, frame.w - size * 0.6, 0), tries=12)
             base = float(frame.ground[int(np.clip(cx, 0, frame.w - 1))]) + size * 0.04
             wide = 2.2 if name == "wave" else 1.0
             stamp(frame, ops, cx, base - size / 2, size, (st.figure, st.accent), xscale=wide)
@@ -164,35 +126,48 @@ def _figure_ops(h: int) -> Ops:
     return ops
 
 
-def _cast(frame: Frame, characters: list[str], scene_key: int) -> list[tuple[int, float]]:
-    """(name hash, x) per character: evenly spread slots with a stable per-name nudge."""
+def _cast(frame: Frame, characters: list[str], scene_key: int) -> list[tuple[str, int, float]]:
+    """(name, name hash, x) per character: evenly spread slots with a stable per-name nudge."""
     names = [c for c in characters[:4] if c.strip()]
     out = []
     for i, name in enumerate(names):
         h = stable_hash("char", name.strip().lower())
         rng = np.random.default_rng(stable_hash("char-place", h, scene_key))
         slot = (i + 1) / (len(names) + 1)
-        out.append((h, frame.w * (0.12 + 0.76 * slot + rng.uniform(-0.04, 0.04))))
+        out.append((name, h, frame.w * (0.12 + 0.76 * slot + rng.uniform(-0.04, 0.04))))
     return out
 
 
 def figure_xs(frame: Frame, characters: list[str], scene_key: int) -> list[float]:
     """Where figures will stand, so ground motifs can keep out of their way."""
-    return [x for _, x in _cast(frame, characters, scene_key)]
+    return [x for _, _, x in _cast(frame, characters, scene_key)]
 
 
-def figures(frame: Frame, characters: list[str], scene_key: int) -> None:
-    """Characters as rim-lit silhouettes standing on the ground line, with contact shadows."""
+def figures(
+    frame: Frame, characters: list[str], scene_key: int, looks: Mapping[str, Look] | None = None
+) -> None:
+    """Characters standing on the ground line with contact shadows and a rim of light.
+
+    A described character is painted in its own colours and expression; the others stay
+    rim-lit silhouettes, which suit every style and keep the cast readable.
+    """
     st, u = frame.style, frame.unit
     draw = ImageDraw.Draw(frame.img)
-    for h, cx in _cast(frame, characters, scene_key):
-        height = u * 0.36 * (0.85 + 0.25 * ((h >> 16) % 100) / 100)
+    for name, h, cx in _cast(frame, characters, scene_key):
+        look = (looks or {}).get(name.strip().casefold(), Look())
+        height = u * 0.36 * (0.85 + 0.25 * ((h >> 16) % 100) / 100) * look.scale
         feet = float(frame.ground[int(np.clip(cx, 0, frame.w - 1))]) + height * 0.02
         sw = height * 0.22
         shadow = lerp(st.ground, (0, 0, 0), 0.4)
         draw.ellipse((cx - sw, feet - sw * 0.12, cx + sw, feet + sw * 0.12), fill=shadow)
-        ops = _figure_ops(h)
         xs = 0.85 + 0.35 * ((h >> 24) % 100) / 100
+        if look.described:
+            ops = person_ops(h, look, face=height / 2 * HEAD_R >= _FACE_MIN_PX)
+            colors = person_colors(frame, h, look)
+            xs = 0.9 + 0.15 * ((h >> 24) % 100) / 100
+        else:
+            ops, colors = _figure_ops(h), {"+": st.figure, "*": st.accent}
         rim_dx = math.copysign(max(1.0, height * 0.012), frame.sun[0] - cx)
-        stamp(frame, ops, cx + rim_dx, feet - height / 2 - 1, height, (st.rim, st.rim), xscale=xs)
-        stamp(frame, ops, cx, feet - height / 2, height, (st.figure, st.accent), xscale=xs)
+        rim = dict.fromkeys(colors, st.rim)
+        stamp(frame, ops, cx + rim_dx, feet - height / 2 - 1, height, rim, xscale=xs)
+        stamp(frame, ops, cx, feet - height / 2, height, colors, xscale=xs)

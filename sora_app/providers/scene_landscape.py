@@ -1,4 +1,4 @@
-"""Background layers of a scene: sky, celestial body, atmosphere and the landscape silhouettes.
+"""Landscape layers of a scene: ridges, skyline, fog and the foreground ground line.
 
 Works on a `Frame` at working resolution; the renderer upscales afterwards.
 """
@@ -9,9 +9,10 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image, ImageChops, ImageDraw, ImageFilter
+from PIL import Image, ImageDraw
 
 from sora_app.providers import scene_layers as L
+from sora_app.providers.scene_moods import NEUTRAL, Mood
 from sora_app.providers.scene_styles import RGB, StyleDef
 
 
@@ -28,6 +29,8 @@ class Frame:
     sun: tuple[float, float]
     ground: np.ndarray | None = None
     """Per-column y of the foreground ground line, set by `draw_ground`."""
+    mood: Mood = NEUTRAL
+    """The genre's mood: celestial kind, weather, set pieces and figure lighting."""
 
     @property
     def w(self) -> int:
@@ -53,103 +56,6 @@ def lerp(a: RGB, b: RGB, t: float) -> RGB:
     return tuple(round(x + (y - x) * t) for x, y in zip(a, b, strict=True))  # type: ignore[return-value]
 
 
-def sky(frame: Frame) -> np.ndarray:
-    """Gradient sky with the celestial glow, plus watercolour washes where the style asks."""
-    st, w, h = frame.style, frame.w, frame.h
-    arr = L.gradient(w, h, st.sky, curve=0.9)
-    if st.celestial != "none":
-        glow = L.radial(w, h, *frame.sun, frame.unit * 0.45)
-        arr = L.screen(arr, glow, st.sun, 0.55 if st.celestial != "disc" else 0.08)
-    if "washes" in st.extras:
-        for color in (st.accent, st.land, st.sun):
-            mask = np.clip((L.smooth_noise(frame.rng, w, h, 3, 2) - 0.52) * 3.0, 0.0, 0.45)
-            arr = L.mix(arr, mask, color)
-    return arr
-
-
-def celestial(frame: Frame) -> None:
-    """Sun, moon, neon sun, flat disc or ringed planet, by style."""
-    st, (cx, cy), u = frame.style, frame.sun, frame.unit
-    draw = ImageDraw.Draw(frame.img)
-    kind = st.celestial
-    if kind == "sun":
-        r = u * 0.07
-        draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=st.sun)
-    elif kind == "moon":
-        r = u * 0.075
-        draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=st.sun)
-        for dx, dy, rr in ((-0.3, -0.2, 0.22), (0.25, 0.3, 0.16), (0.35, -0.35, 0.1)):
-            x, y, q = cx + dx * r, cy + dy * r, rr * r
-            draw.ellipse((x - q, y - q, x + q, y + q), fill=lerp(st.sun, st.haze, 0.35))
-    elif kind == "disc":
-        r = u * 0.2
-        draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=st.sun)
-    elif kind == "neon":
-        r = u * 0.17
-        for i in range(int(r * 2)):
-            y = cy - r + i
-            if i > r and (i // max(2, int(r / 9))) % 2:
-                continue
-            half = math.sqrt(max(0.0, r * r - (y - cy) ** 2))
-            draw.line((cx - half, y, cx + half, y), fill=lerp(st.sun, st.haze, i / (2 * r)))
-    elif kind == "planet":
-        r = u * 0.16
-        draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=st.sun)
-        draw.ellipse((cx - r * 0.9, cy - r * 0.75, cx + r, cy + r), fill=lerp(st.sun, st.haze, 0.3))
-        draw.ellipse((cx - 2.0 * r, cy - 0.3 * r, cx + 2.0 * r, cy + 0.45 * r), outline=st.accent,
-                     width=max(2, int(r * 0.07)))  # fmt: skip
-        mx, my, mr = cx - u * 0.34, cy - u * 0.12, u * 0.035
-        draw.ellipse((mx - mr, my - mr, mx + mr, my + mr), fill=st.accent)
-
-
-def sky_extras(frame: Frame) -> None:
-    """Clouds, stars, sunbursts and rays that sit behind the landscape."""
-    st, rng, u, w = frame.style, frame.rng, frame.unit, frame.w
-    draw = ImageDraw.Draw(frame.img)
-    bottom = frame.horizon
-    if "stars" in st.extras:
-        for _ in range(int(w * frame.h / 2500)):
-            x, y = rng.uniform(0, w), rng.uniform(0, bottom) ** 1.15 / bottom**0.15
-            s = rng.choice([0.6, 1.0, 1.0, 1.8]) * frame.px
-            draw.ellipse((x - s, y - s, x + s, y + s), fill=lerp(st.sky[-1], (255, 255, 255), 0.8))
-    if "sunburst" in st.extras or "rays" in st.extras:
-        cx, cy = frame.sun
-        n = 18 if "sunburst" in st.extras else 28
-        col = lerp(st.sky[1], st.sun, 0.35 if "sunburst" in st.extras else 0.18)
-        for i in range(0, n * 2, 2):
-            a0, a1 = math.pi * i / n, math.pi * (i + 1) / n
-            far = u * 3
-            pts = [(cx, cy), (cx + far * math.cos(a0), cy + far * math.sin(a0)),
-                   (cx + far * math.cos(a1), cy + far * math.sin(a1))]  # fmt: skip
-            draw.polygon(pts, fill=col)
-    if "clouds" in st.extras:
-        _clouds(frame, bottom)
-
-
-def _clouds(frame: Frame, bottom: float) -> None:
-    """Puffy clouds with a shaded underside, drawn into 2x masks for smooth edges."""
-    st, rng, u = frame.style, frame.rng, frame.unit
-    body = Image.new("L", (frame.w * 2, frame.h * 2), 0)
-    shade = Image.new("L", body.size, 0)
-    db, ds = ImageDraw.Draw(body), ImageDraw.Draw(shade)
-    for _ in range(int(rng.integers(3, 6))):
-        cx = rng.uniform(-0.1, 1.1) * frame.w
-        cy = rng.uniform(frame.sky_top + u * 0.16, bottom - u * 0.1)
-        size = u * rng.uniform(0.08, 0.16)
-        for k in range(7):
-            ox = (k - 3) * size * 0.42 + rng.uniform(-0.08, 0.08) * size
-            r = size * (0.5 + 0.45 * math.cos((k - 3) / 3)) * rng.uniform(0.85, 1.1)
-            y = cy - r * 0.4
-            box = [2 * v for v in (cx + ox - r, y - r, cx + ox + r, y + min(r, size * 0.5))]
-            db.ellipse(box, fill=255)
-            ds.ellipse([box[0], box[1] + size * 0.5, box[2], box[3] + size * 0.25], fill=255)
-    body, shade = body.reduce(2), shade.reduce(2)
-    shade = ImageChops.multiply(shade, body).filter(ImageFilter.GaussianBlur(u * 0.01))
-    light = lerp(st.sky[-1], (255, 255, 255), 0.85)
-    frame.img.paste(light, (0, 0), body)
-    frame.img.paste(lerp(light, st.sky[1], 0.3), (0, 0), shade)
-
-
 def ridges(frame: Frame) -> None:
     """Far-to-near landscape layers, fading into the haze colour with distance."""
     st, rng, u = frame.style, frame.rng, frame.unit
@@ -172,7 +78,7 @@ def ridges(frame: Frame) -> None:
         ys = base - amp * (0.6 + 0.5 * prof)
         _fill_profile(frame, draw, ys, color)
         if st.landscape == "spires" and k == n - 2:
-            _castle(frame, draw, ys, lerp(color, st.land, 0.4))
+            castle(frame, draw, ys, lerp(color, st.land, 0.4))
 
 
 def _fill_profile(frame: Frame, draw: ImageDraw.ImageDraw, ys: np.ndarray, color: RGB) -> None:
@@ -214,7 +120,7 @@ def _skyline(frame: Frame, draw: ImageDraw.ImageDraw, base: float, color: RGB, d
         x += bw + u * rng.uniform(0.0, 0.02)
 
 
-def _castle(frame: Frame, draw: ImageDraw.ImageDraw, ys: np.ndarray, color: RGB) -> None:
+def castle(frame: Frame, draw: ImageDraw.ImageDraw, ys: np.ndarray, color: RGB) -> None:
     """A cluster of spired towers on a ridge (fantasy)."""
     rng, u = frame.rng, frame.unit
     cx = frame.w * rng.uniform(0.3, 0.7)
@@ -265,7 +171,7 @@ def draw_ground(frame: Frame) -> None:
         _grid(frame, draw, top)
     if "trees" in st.extras:
         for x in frame.rng.uniform(0.05, 0.95, 3) * frame.w:
-            _dead_tree(frame, draw, x, float(ys[int(x)]), u * 0.09, -math.pi / 2, 5)
+            dead_tree(frame, draw, x, float(ys[int(x)]), u * 0.09, -math.pi / 2, 5)
 
 
 def _grid(frame: Frame, draw: ImageDraw.ImageDraw, top: int) -> None:
@@ -285,11 +191,11 @@ def _grid(frame: Frame, draw: ImageDraw.ImageDraw, top: int) -> None:
             draw.line((x0, y0, x1, y1), fill=lerp(st.ground, st.accent, 0.7 * (1 - f0)))
 
 
-def _dead_tree(frame, draw, x: float, y: float, length: float, angle: float, depth: int):
+def dead_tree(frame, draw, x: float, y: float, length: float, angle: float, depth: int):
     """Recursive bare branches: a few dozen line segments, no per-pixel work."""
     x2, y2 = x + length * math.cos(angle), y + length * math.sin(angle)
     draw.line((x, y, x2, y2), fill=frame.style.ground, width=max(1, int(depth * frame.px * 0.9)))
     if depth > 1:
         spread = frame.rng.uniform(0.3, 0.6)
         for da in (-spread, spread * 0.8):
-            _dead_tree(frame, draw, x2, y2, length * 0.72, angle + da, depth - 1)
+            dead_tree(frame, draw, x2, y2, length * 0.72, angle + da, depth - 1)

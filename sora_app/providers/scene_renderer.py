@@ -13,12 +13,14 @@ import time
 import numpy as np
 from PIL import Image
 
-from sora_app.pipeline.types import ImageSpec, Scene, StageError
-from sora_app.providers import scene_figures, scene_landscape
+from sora_app.pipeline.types import Character, ImageSpec, Scene, StageError
+from sora_app.providers import scene_figures, scene_landscape, scene_props, scene_sky, scene_weather
 from sora_app.providers import scene_layers as L
 from sora_app.providers.scene_caption import draw_caption
 from sora_app.providers.scene_landscape import Frame
-from sora_app.providers.scene_styles import STYLES, StyleDef, mood_grade, stable_hash
+from sora_app.providers.scene_looks import Look, parse
+from sora_app.providers.scene_moods import Mood, combine, dress, mood_for
+from sora_app.providers.scene_styles import STYLES, Grade, StyleDef, mood_grade, stable_hash
 
 log = logging.getLogger(__name__)
 
@@ -27,40 +29,61 @@ CALM_BAND = 0.22
 """Bottom fraction of the frame kept low-detail because subtitles are burned in there."""
 
 
-def render_scene(scene: Scene, total_scenes: int, title: str, spec: ImageSpec) -> Image.Image:
-    """Paint one scene as an RGB image of exactly spec.width x spec.height."""
-    style = STYLES.get(spec.style)
-    if style is None:
+def render_scene(
+    scene: Scene, total_scenes: int, title: str, spec: ImageSpec, genre: str = ""
+) -> Image.Image:
+    """Paint one scene as an RGB image of exactly spec.width x spec.height.
+
+    `genre` (the story type) sets the mood; `spec.style` only the technique, so every
+    style renders every genre. Without a genre the style's own look is kept.
+    """
+    base = STYLES.get(spec.style)
+    if base is None:
         raise StageError("UNKNOWN_STYLE", f"Unknown image style '{spec.style}'.")
     started = time.perf_counter()
     scale = min(1.0, WORK_SHORT_SIDE / min(spec.width, spec.height))
     w, h = max(16, round(spec.width * scale)), max(16, round(spec.height * scale))
     world = stable_hash("world", spec.seed, title, spec.style)
     scene_key = stable_hash("scene", world, scene.index, scene.caption, scene.mood)
-    frame = _frame(style, w, h, scene, total_scenes, world, scene_key)
-
-    frame.img = L.to_image(scene_landscape.sky(frame))
-    scene_landscape.sky_extras(frame)
-    scene_landscape.celestial(frame)
-    scene_landscape.ridges(frame)
-    frame.img = L.to_image(scene_landscape.atmosphere(frame, L.to_array(frame.img)))
-    scene_figures.motifs(frame, scene.keywords, scene_key, sky=True)
-    scene_landscape.draw_ground(frame)
-    avoid = scene_figures.figure_xs(frame, scene.characters, scene_key)
-    scene_figures.motifs(frame, scene.keywords, scene_key, sky=False, avoid_x=avoid)
-    scene_figures.figures(frame, scene.characters, scene_key)
-
-    img = _finish(frame, scene.mood, spec.width, spec.height)
-    draw_caption(img, style.caption, scene, total_scenes, title, style.letterbox)
+    mood = mood_for(genre)
+    frame = _frame(mood, dress(base, mood), w, h, scene, total_scenes, world, scene_key)
+    _paint(frame, scene, scene_key, _looks(spec.characters))
+    img = _finish(frame, combine(mood_grade(scene.mood), mood.grade), spec.width, spec.height)
+    draw_caption(img, frame.style.caption, scene, total_scenes, title, frame.style.letterbox)
     log.debug(
-        "scene_rendered index=%d style=%s size=%dx%d ms=%.0f",
-        scene.index, spec.style, spec.width, spec.height, (time.perf_counter() - started) * 1e3,
+        "scene_rendered index=%d style=%s genre=%s size=%dx%d ms=%.0f",
+        scene.index, spec.style, mood.name or "-", spec.width, spec.height,
+        (time.perf_counter() - started) * 1e3,
     )  # fmt: skip
     return img
 
 
+def _looks(characters: tuple[Character, ...]) -> dict[str, Look]:
+    """Each described character's look, keyed the way scenes name them."""
+    return {c.name.strip().casefold(): parse(c.description) for c in characters if c.description}
+
+
+def _paint(frame: Frame, scene: Scene, key: int, looks: dict[str, Look]) -> None:
+    """Back to front: sky, weather, set pieces, landscape, motifs, figures, front weather."""
+    frame.img = L.to_image(scene_sky.sky(frame))
+    scene_sky.sky_extras(frame)
+    scene_sky.celestial(frame)
+    scene_weather.sky(frame)
+    scene_props.draw_layer(frame, scene_props.SKY, key)
+    scene_landscape.ridges(frame)
+    frame.img = L.to_image(scene_landscape.atmosphere(frame, L.to_array(frame.img)))
+    scene_props.draw_layer(frame, scene_props.FAR, key)
+    scene_figures.motifs(frame, scene.keywords, key, sky=True)
+    scene_landscape.draw_ground(frame)
+    avoid = scene_figures.figure_xs(frame, scene.characters, key)
+    scene_props.draw_layer(frame, scene_props.NEAR, key, avoid)
+    scene_figures.motifs(frame, scene.keywords, key, sky=False, avoid_x=avoid)
+    scene_figures.figures(frame, scene.characters, key, looks)
+    scene_weather.front(frame)
+
+
 def _frame(
-    style: StyleDef, w: int, h: int, scene: Scene, total: int, world: int, key: int
+    mood: Mood, style: StyleDef, w: int, h: int, scene: Scene, total: int, world: int, key: int
 ) -> Frame:
     """Composition for the aspect ratio: caption band on top, calm floor at the bottom."""
     rng = np.random.default_rng(key)
@@ -71,19 +94,21 @@ def _frame(
     progress = scene.index / max(1, total - 1)
     jitter = np.random.default_rng(world).uniform(-0.05, 0.05)
     sun_x = w * (0.28 + 0.44 * progress + jitter)
-    sun_y = sky_top + (horizon - sky_top) * (0.25 + 0.45 * progress)
+    first, last = mood.sun_height
+    sun_y = sky_top + (horizon - sky_top) * (first + (last - first) * progress)
     if style.celestial == "disc":
         sun_x, sun_y = w * (0.64 - 0.2 * progress), sky_top + (horizon - sky_top) * 0.45
-    return Frame(Image.new("RGB", (w, h)), style, rng, horizon, ground_y, sky_top, (sun_x, sun_y))
+    img = Image.new("RGB", (w, h))
+    return Frame(img, style, rng, horizon, ground_y, sky_top, (sun_x, sun_y), mood=mood)
 
 
-def _finish(frame: Frame, mood: str, width: int, height: int) -> Image.Image:
+def _finish(frame: Frame, grade: Grade, width: int, height: int) -> Image.Image:
     """Grade, texture and vignette at working size, then upscale and add full-res texture."""
     st = frame.style
     arr = L.to_array(frame.img)
     if st.texture == "bloom":
         arr = L.bloom(arr, frame.unit * 0.06)
-    arr = L.grade(arr, mood_grade(mood), st.saturation, st.contrast)
+    arr = L.grade(arr, grade, st.saturation, st.contrast)
     if st.texture == "halftone":
         arr = L.halftone(arr, period=max(4.0, frame.unit / 90))
     elif st.texture == "paper":

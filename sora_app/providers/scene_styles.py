@@ -1,7 +1,9 @@
 """Look-up tables for the offline scene renderer, kept apart so drawing code stays generic.
 
-A style is pure data (palette, composition, texture, caption treatment); a mood is a colour
-grade applied on top. Adding a style means adding one `StyleDef` entry here.
+A style is pure data (palette, composition, texture, caption treatment); a scene's beat mood
+(dread, joy...) is a colour grade applied on top. The story's genre is a third, separate
+layer (scene_moods.py) that re-dresses the palette, so a style is a technique, not a mood.
+Adding a style means adding one `StyleDef` entry here.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from sora_app.pipeline.types import ImageSpec, Scene
-from sora_app.providers.http import UpstreamBadResponse, UpstreamClient
+from sora_app.providers.http import UpstreamClient
 from sora_app.providers.remote_images import fit_to_jpeg, scratch_path
 
 log = logging.getLogger(__name__)
@@ -65,17 +65,19 @@ def search_stock(
         "per_page": max(1, min(int(per_page), MAX_PER_PAGE)),
     }
     started = time.perf_counter()
-    body = client.get_json("search", params=params)
-    photos = body.get("photos")
-    if not isinstance(photos, list):
-        raise client.target.error(UpstreamBadResponse, "returned a search without photos", 502)
-    urls = [url for url in (_pick_src(p, sizes) for p in photos) if url]
+    body = client.get_json("search", params=params, check=_has_photos)
+    urls = [url for url in (_pick_src(p, sizes) for p in body["photos"]) if url]
     log.info(
         "stock_search upstream=%s query=%r orientation=%s results=%d ms=%.0f",
         client.target.name, params["query"], orientation, len(urls),
         (time.perf_counter() - started) * 1e3,
     )  # fmt: skip
     return list(dict.fromkeys(urls))
+
+
+def _has_photos(body: dict) -> str | None:
+    """A search reply without a photos list is a glitch, retried like malformed JSON."""
+    return None if isinstance(body.get("photos"), list) else "a search without photos"
 
 
 def _pick_src(photo: object, sizes: Sequence[str]) -> str | None:

@@ -36,7 +36,7 @@ def _video_of(app, client, access: str, name: str = "video_t.mp4") -> str:
 
 
 def test_a_media_token_is_no_access_token_anywhere(strict):
-    app, client = strict
+    _app, client = strict
     access = register(client)["access_token"]
     media = _media(client, access)
     for method, path in (

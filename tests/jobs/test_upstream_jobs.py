@@ -207,3 +207,39 @@ def test_cancelling_an_external_job_deletes_the_upstream_video(make_app):
         assert no_partials(app)
     finally:
         slow.stop()
+
+
+def test_one_glitch_per_hosted_stage_is_retried_and_the_job_completes(make_app, fake):
+    app = make_app(("llm", "images", "tts"), LLM_FALLBACK=False)
+    for kind, fault in (
+        ("chat", "malformed_json"),
+        ("images", "truncated"),
+        ("speech", "truncated"),
+    ):
+        fake.set_fault(kind, fault, count=1)
+    done = run(app, {**FAST_JOB, "voice_id": "api_onyx", "script_source": "remote"})
+    assert done["status"] == "complete", done
+    assert all(fake.requests(kind)[-1]["fault"] is None for kind in ("chat", "images", "speech"))
+
+
+def test_external_job_survives_a_bad_poll_and_a_cut_download(make_app, fake):
+    app = make_app(("video",))
+    fake.set_fault("videos_get", "bad_poll", count=1)
+    fake.set_fault("videos_content", "truncated", count=1)
+    done = run(app, {**FAST_JOB, "engine": "sora"})
+    assert done["status"] == "complete", done
+
+
+def test_cancel_cuts_off_a_trickling_script_model(make_app, fake):
+    """The deadline is far away, so only the cancel can end the reply before its last byte."""
+    patient = dataclasses.replace(upstream("llm", fake.base_url), max_total_seconds=120.0)
+    app = make_app(("llm",), UPSTREAMS={"llm": patient})
+    fake.set_fault("chat", "trickle")
+    client = app.test_client()
+    body = {**FAST_JOB, "script_source": "remote"}
+    job_id = client.post("/api/generate-video", json=body).get_json()["job_id"]
+    assert fake.trickling.wait(30), "the script model never started answering"
+    assert client.post(f"/api/jobs/{job_id}/cancel").status_code == 202
+    done = wait_for_job(lambda url: client.get(url).get_json(), job_id, timeout=60)
+    assert done["status"] == "cancelled", done
+    assert fake.wait_hangup("chat", 5), "the cancel must close the trickling connection"

@@ -121,8 +121,9 @@ def test_progress_is_monotonic_per_sentence_and_reaches_one(espeak_run) -> None:
     assert fractions[0] == 0.0
     assert fractions[-1] == 1.0
     assert fractions == sorted(fractions)
-    assert len(calls) == 1 + 5  # the initial report, then one per sentence
-    assert calls[-1][1] == "Narrating scene 3 of 3"
+    assert len(calls) == 1 + 5 + 1  # the initial report, one per sentence, the finished WAV
+    assert calls[-2][1] == "Narrating scene 3 of 3"
+    assert calls[-1][1] == "Narration ready"
 
 
 def test_narration_round_trips_through_json(espeak_run, tmp_path: Path) -> None:

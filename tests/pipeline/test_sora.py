@@ -128,7 +128,7 @@ def test_upstream_failure_keeps_its_code_and_message(
 def test_bad_download_fails_without_leaving_files(
     fake: FakeUpstreams, client: UpstreamClient, tmp_path: Path, fault: str
 ):
-    fake.set_fault("videos_content", fault, 1)
+    fake.set_fault("videos_content", fault)  # every attempt: one truncation alone is retried
     out = tmp_path / "out" / "bad.mp4"
     with pytest.raises(StageError) as caught:
         run(client, text_request(), out, Recorder())

@@ -139,7 +139,7 @@ def test_chat_completion_returns_scenes(client: UpstreamClient) -> None:
 
 def test_chat_streaming_sends_deltas(client: UpstreamClient) -> None:
     payload = {"messages": [{"role": "user", "content": "Fog\n2 scenes"}], "stream": True}
-    response = client.request("POST", "chat/completions", json=payload, stream=True)
+    response = client.request("POST", "chat/completions", json=payload)
     lines = [line for line in response.iter_lines(decode_unicode=True) if line]
     assert lines[-1] == "data: [DONE]"
     text = "".join(

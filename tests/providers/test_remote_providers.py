@@ -221,7 +221,7 @@ def test_stock_bad_download_leaves_no_file(
     match: str,
 ) -> None:
     (url,) = search_stock(pexels, ["forest"], "landscape", 1)
-    fake.set_fault("media", fault, count=1)
+    fake.set_fault("media", fault)  # every attempt: one truncation alone is retried
     with pytest.raises(UpstreamBadResponse, match=match):
         fetch_stock_image(pexels, url, LANDSCAPE, tmp_path / "scene_000.jpg", cap)
     assert list(tmp_path.iterdir()) == []

@@ -94,6 +94,11 @@ def server_env(tmp: Path, port: int, **extra: str) -> dict[str, str]:
 def app(tmp_path: Path):
     app = create_app(app_config(tmp_path))
     yield app
+    close_app(app)
+
+
+def close_app(app) -> None:
+    """Stop the app's job workers and release its database connections."""
     executor = app.extensions.get("sora_executor")
     if executor is not None:
         executor.shutdown()

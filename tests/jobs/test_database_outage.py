@@ -18,21 +18,12 @@ from sora_app.extensions import db
 from sora_app.jobs import store
 from sora_app.jobs.backoff import Backoff
 from sora_app.jobs.executors import start_executor
-from tests.conftest import FAST_JOB, app_config, wait_for_job
+from tests.conftest import FAST_JOB, app_config, close_app, wait_for_job
 from tests.mounts import fill, read_only_view, set_writable, tmpfs
 
 
 def _app(tmp: Path, database: Path):
     return create_app({**app_config(tmp), "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}"})
-
-
-def _close(app) -> None:
-    executor = app.extensions.get("sora_executor")
-    if executor is not None:
-        executor.shutdown()
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
 
 
 def _wait(condition: Callable[[], bool], what: str, timeout: float = 60) -> None:
@@ -77,10 +68,10 @@ def test_read_only_database_loops_back_off_with_one_line_each(tmp_path, caplog):
                 executor.wake()
                 _wait(lambda: _status(writer, job_id) != "queued", "the job to be claimed")
             finally:
-                _close(app)
+                close_app(app)
     finally:
         keeper.close()
-        _close(writer)
+        close_app(writer)
     assert _tracebacks(outage) == [], "a traceback per scan buries the one line that matters"
     warnings = [r.getMessage() for r in outage if r.levelno >= logging.WARNING]
     assert len(warnings) == 2, warnings
@@ -115,7 +106,7 @@ def test_database_disk_full_mid_job_loses_nothing(tmp_path, caplog):
             filler.unlink()
             done = wait_for_job(lambda url: client.get(url).get_json(), job_id)
         finally:
-            _close(app)
+            close_app(app)
     assert _tracebacks(outage) == []
     assert any("job paused: database unavailable" in r.getMessage() for r in outage)
     assert health["checks"]["database"]["reason"] == "disk_full", health

@@ -18,6 +18,7 @@ from sora_app.pipeline.sora import ExternalRequest, render_external
 from sora_app.pipeline.types import Cancelled, StageError, VideoInfo
 from sora_app.providers.http import UpstreamClient
 from tests.fakes import reset, serving
+from tests.providers.test_upstream_deadlines import cancel_once_trickling
 
 KEY = "sk-sora-deadline-key-123456"
 DEADLINE = 0.4
@@ -47,18 +48,6 @@ def render(upstream: UpstreamClient, out: Path, cancel: threading.Event | None =
 
 def stored_videos(fake: FakeUpstreams) -> int:
     return len(fake.videos.page(None, 10_000, "asc")[0])
-
-
-def cancel_once_trickling(fake: FakeUpstreams) -> threading.Event:
-    """The job's cancel flag, set from another thread (as the API does) once bytes trickle."""
-    cancel = threading.Event()
-
-    def watch() -> None:
-        if fake.trickling.wait(10):
-            cancel.set()
-
-    threading.Thread(target=watch, daemon=True).start()
-    return cancel
 
 
 @pytest.mark.parametrize(

@@ -2,32 +2,13 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from sora_app.pipeline.fit import SCENE_GAP, SENTENCE_GAP
 from sora_app.pipeline.script import PACINGS, WORDS_PER_MINUTE, write_script
 from sora_app.pipeline.speech import TRIM_KEEP
-from sora_app.pipeline.types import Script, StoryRequest
-
-
-def _req(**kw) -> StoryRequest:
-    base = {"topic": "The Vanishing Lighthouse", "story_type": "scary_horror",
-            "duration_minutes": 1.0, "num_scenes": 4}  # fmt: skip
-    return StoryRequest(**(base | kw))
-
-
-def _sentences(text: str) -> list[str]:
-    return [s for s in re.split(r"(?<=[.!?])\s+", text.strip()) if s]
-
-
-def _words(script: Script) -> int:
-    return sum(len(scene.narration.split()) for scene in script.scenes)
-
-
-def _all_sentences(script: Script) -> list[str]:
-    return [s for scene in script.scenes for s in _sentences(scene.narration)]
+from sora_app.pipeline.types import Script
+from tests.pipeline.test_script import _all_sentences, _req, _sentences, _words
 
 
 @pytest.mark.parametrize(

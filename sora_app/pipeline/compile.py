@@ -5,6 +5,11 @@ so the filters cost almost nothing and x264 sees whole-pixel translation. Dissol
 on just the overlap frames. Measured (10 scenes, 60 s, 1080x1920, 2 cores): ~16-18 s wall,
 ~30 CPU-s, vs ~10-12 s for encoding the stills with no motion; zoompan or per-frame scaling
 cost 26-31 s, and a full-length xfade chain alone added ~10 s.
+
+A rendered scene's title is a separate transparent layer laid over the moving picture at a
+fixed place, so no pan slides it off the frame. The crop window always lies inside the scaled
+still, so no frame ever shows an edge of the picture (tests/pipeline/test_edges.py decodes
+every frame to hold that for every aspect ratio, pacing and picture size).
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from pathlib import Path
 from sora_app.pipeline import subtitles
 from sora_app.pipeline.compile_audio import audio_graph
 from sora_app.pipeline.ffmpeg import STALL_SECONDS, run_ffmpeg
+from sora_app.pipeline.images import title_layer_path
 from sora_app.pipeline.probe import probe, video_info
 from sora_app.pipeline.types import (
     CancelCheck,
@@ -110,11 +116,15 @@ def _scene_pieces(
     opts: CompileOptions,
     pacing: Pacing,
     direction: tuple[int, int],
+    title_input: int | None = None,
 ) -> list[str]:
     """Scale the still once, then loop + slide a crop window for each piece of the clip.
 
     The clip is cut into head overlap / body / tail overlap so that the dissolve (xfade)
     only ever sees the few overlap frames; a full-length xfade chain cost ~2x the encode.
+    The window's corner moves from 0 to (scaled size - frame size), never beyond, so the
+    picture always covers the frame. A title layer (input `title_input`) is laid over each
+    piece after the crop: it stays put while the picture drifts, and dissolves with its scene.
     """
     w, h, fps, i = opts.width, opts.height, opts.fps, clip.index
     dx, dy = direction
@@ -140,12 +150,19 @@ def _scene_pieces(
         f"[{i}:v]scale={sw}:{sh}:force_original_aspect_ratio=increase:flags=bicubic"
         f":out_range=tv,crop={sw}:{sh},setsar=1,format=yuv420p,{split}"
     ]
+    if title_input is not None:
+        copies = "".join(f"[{kind}{i}title]" for kind, _, _ in pieces)
+        parts.append(f"[{title_input}:v]format=yuva420p,split={len(pieces)}{copies}")
     for kind, offset, count in pieces:
+        moving = f"[{kind}{i}v]" if title_input is None else f"[{kind}{i}m]"
         parts.append(
             f"[{kind}{i}]loop=loop={count - 1}:size=1,settb=1/{fps},setpts=N,"
             f"crop={w}:{h}:x='{axis(dx, sw - w, offset)}':y='{axis(dy, sh - h, offset)}'"
-            f"[{kind}{i}v]"
+            f"{moving}"
         )
+        if title_input is not None:
+            # A one-frame overlay input is repeated after its end (eof_action's default).
+            parts.append(f"{moving}[{kind}{i}title]overlay=0:0:format=yuv420[{kind}{i}v]")
     return parts
 
 
@@ -165,13 +182,16 @@ def _video_graph(
     opts: CompileOptions,
     subs: bool,
     thumb_frame: int | None = None,
+    title_inputs: Sequence[int | None] = (),
 ) -> list[str]:
     """Per-scene motion pieces, short xfade dissolves, one concat, then burned-in captions."""
     pacing = PACINGS.get(opts.pacing, PACINGS["moderate"])
     dirs = _directions(len(clips), opts.seed)
+    titles = list(title_inputs) + [None] * (len(clips) - len(title_inputs))
     parts: list[str] = []
     for clip in clips:
-        parts += _scene_pieces(clip, len(clips), fade_frames, opts, pacing, dirs[clip.index])
+        direction, title = dirs[clip.index], titles[clip.index]
+        parts += _scene_pieces(clip, len(clips), fade_frames, opts, pacing, direction, title)
     order: list[str] = []
     for clip in clips:
         i = clip.index
@@ -215,10 +235,20 @@ def build_args(
     for image in images:
         args += ["-framerate", str(opts.fps), "-i", str(Path(image).resolve())]
     args += ["-i", str(Path(narration.audio_path).resolve())]
+    title_inputs: list[int | None] = []
+    next_input = len(images) + 1
+    for image in images:
+        layer = title_layer_path(Path(image))
+        if not layer.is_file():
+            title_inputs.append(None)
+            continue
+        args += ["-i", str(layer.resolve())]
+        title_inputs.append(next_input)
+        next_input += 1
     thumb_frame = None
     if thumb_path is not None:
         thumb_frame = min(total - 1, round(min(1.0, narration.duration / 2) * opts.fps))
-    graph = _video_graph(clips, fade_frames, opts, opts.subtitles, thumb_frame)
+    graph = _video_graph(clips, fade_frames, opts, opts.subtitles, thumb_frame, title_inputs)
     graph += audio_graph(len(images), narration.duration, opts.music, opts.seed)
     # One graph: split audio/video graphs measured slower and buffered ~1 GB of raw frames.
     args += ["-filter_complex", ";".join(graph), "-map", "[vout]", "-map", "[aout]"]

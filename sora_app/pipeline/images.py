@@ -22,7 +22,7 @@ from sora_app.pipeline.types import (
     Script,
     StageError,
 )
-from sora_app.providers.scene_renderer import render_scene
+from sora_app.providers.scene_renderer import paint_scene
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +58,12 @@ DecompressionBombError instead of allocating."""
 def scene_image_path(out_dir: Path, index: int) -> Path:
     """Single place that names scene files, so later stages and resume agree on it."""
     return out_dir / f"scene_{index:03d}.jpg"
+
+
+def title_layer_path(image: Path) -> Path:
+    """Where a rendered scene's title layer lives: next to its picture, which compile pans
+    under the title (a title painted into the picture would slide off the frame)."""
+    return image.with_name(f"{image.stem}.title.png")
 
 
 def make_images(
@@ -103,8 +109,10 @@ def make_images(
                 produce(scene, path)
             else:
                 source = "render"
-                img = render_scene(scene, total, script.title, spec, genre=script.story_type)
-                _save_jpeg_atomic(img, path)
+                painted = paint_scene(scene, total, script.title, spec, genre=script.story_type)
+                # The title first: the picture's existence is what marks the scene as done.
+                _save_atomic(painted.title, title_layer_path(path), "PNG", compress_level=1)
+                _save_jpeg_atomic(painted.picture, path)
             log.info(
                 "image_written scene=%d source=%s style=%s size=%dx%d ms=%.0f",
                 i, source, spec.style, spec.width, spec.height,
@@ -165,10 +173,15 @@ def load_manual_image(path: Path, width: int, height: int) -> Image.Image:
 
 
 def _save_jpeg_atomic(img: Image.Image, path: Path) -> None:
-    """Write to a temp name then rename, so a crash never leaves a half-written JPEG."""
+    """A scene picture as JPEG, written atomically."""
+    _save_atomic(img, path, "JPEG", quality=JPEG_QUALITY, optimize=False, subsampling=0)
+
+
+def _save_atomic(img: Image.Image, path: Path, fmt: str, **options: object) -> None:
+    """Write to a temp name then rename, so a crash never leaves a half-written file."""
     tmp = path.with_name(f".{path.name}.tmp")
     try:
-        img.save(tmp, format="JPEG", quality=JPEG_QUALITY, optimize=False, subsampling=0)
+        img.save(tmp, format=fmt, **options)
         tmp.replace(path)
     finally:
         tmp.unlink(missing_ok=True)

@@ -1,7 +1,9 @@
-"""Caption typography for rendered scenes, drawn at full resolution in the top band.
+"""Caption typography for rendered scenes: a transparent title layer for the top band.
 
 The bottom of the frame belongs to the burned-in subtitles, so captions always sit on top.
-Only the caption band is composited (not the whole frame) to keep blur passes cheap.
+The layer is kept apart from the picture: compile lays it over the *moving* picture at a fixed
+place, so the pan never slides a title off the frame. Only the band is drawn (not the whole
+frame) to keep blur passes cheap.
 """
 
 from __future__ import annotations
@@ -15,6 +17,13 @@ from sora_app.providers.scene_styles import CaptionStyle, load_font
 
 Font = ImageFont.FreeTypeFont
 KICKER_TRACKING = 0.14
+TOP_MARGIN = 0.1
+"""Kicker's top edge as a share of the frame height: inside the 5 % safe margin, and below the
+header bar (~8 %) that short-video apps lay over 9:16 videos."""
+SIDE_MARGIN = 0.06
+"""Text's side margin as a share of the width, plus DECOR_REACH of the short side: boxes,
+glows and shadows reach past the glyphs, and all of it stays inside the 5 % safe margin."""
+DECOR_REACH = 0.045
 
 
 @dataclass(frozen=True)
@@ -57,12 +66,14 @@ def _layout(size: tuple[int, int], cs: CaptionStyle, scene: Scene, total: int, t
     text = scene.caption.strip() or title.strip()
     font = load_font(cs.font, round(unit * cs.size))
     kfont = load_font("Medium", round(unit * cs.size * 0.42))
-    margin = w * 0.08
+    margin = w * SIDE_MARGIN + unit * DECOR_REACH
     lines = wrap(text.upper() if cs.upper else text, font, w - 2 * margin, cs.tracking)
     kicker = f"{scene.index + 1:02d} / {max(total, scene.index + 1):02d}"
     if title.strip():
-        kicker = f"{title.strip().upper()[:40]}  ·  {kicker}"
-    top = h * (0.085 if h > w else 0.1)
+        room = w - 2 * margin - text_width(f"  ·  {kicker}", kfont, KICKER_TRACKING)
+        name = wrap(title.strip().upper(), kfont, room, KICKER_TRACKING, max_lines=1)
+        kicker = f"{name[0]}  ·  {kicker}" if name and name[0] != "…" else kicker
+    top = h * TOP_MARGIN
     items = [(kicker, kfont, KICKER_TRACKING, True)] + [
         (t, font, cs.tracking, False) for t in lines
     ]
@@ -90,17 +101,17 @@ def _draw_lines(draw: ImageDraw.ImageDraw, lines: list[_Line], fill, off: float 
             x += ln.font.getlength(ch) + ln.tracking * ln.font.size
 
 
-def draw_caption(
-    img: Image.Image, cs: CaptionStyle, scene: Scene, total: int, title: str, bars: bool
-) -> None:
-    """Draw letterbox bars (if any), kicker and caption in the style's treatment, in place."""
-    w, h = img.size
+def caption_layer(
+    size: tuple[int, int], cs: CaptionStyle, scene: Scene, total: int, title: str
+) -> Image.Image:
+    """Kicker and caption in the style's treatment on a transparent band, full frame width.
+
+    The band starts at the frame's top edge, so laying it at (0, 0) puts the text where the
+    layout meant it.
+    """
+    w, h = size
     unit = min(w, h)
-    if bars:
-        band = int(h * 0.055)
-        ImageDraw.Draw(img).rectangle((0, 0, w, band), fill=(0, 0, 0))
-        ImageDraw.Draw(img).rectangle((0, h - band, w, h), fill=(0, 0, 0))
-    lines, (x0, y0, x1, y1) = _layout(img.size, cs, scene, total, title)
+    lines, (x0, y0, x1, y1) = _layout(size, cs, scene, total, title)
     band_h = min(h, int(y1 + unit * 0.08))
     layer = Image.new("RGBA", (w, band_h), (0, 0, 0, 0))
     draw = ImageDraw.Draw(layer)
@@ -127,4 +138,4 @@ def draw_caption(
         rx = x0 if cs.align == "left" else (w - unit * 0.18) / 2
         ry = y1 + unit * 0.01
         draw.rectangle((rx, ry, rx + unit * 0.18, ry + max(2, unit * 0.004)), fill=cs.rule)
-    img.paste(layer, (0, 0), layer)
+    return layer

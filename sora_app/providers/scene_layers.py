@@ -108,10 +108,16 @@ def vignette(arr: np.ndarray, strength: float) -> np.ndarray:
 
 
 def posterize(arr: np.ndarray, levels: int) -> np.ndarray:
-    """Flat colour bands, the cel-shaded look of anime and comic styles."""
+    """Flat colour bands, the cel-shaded look of anime and comic styles.
+
+    Bands are spaced evenly in a gamma-2 space, not linearly: with linear steps every value
+    under 1/(2*(levels-1)) became pure black, and a night-time genre's whole sky and ground
+    went black (horror in comic style was a black frame with a moon).
+    """
     if levels <= 1:
         return arr
-    return np.round(np.clip(arr, 0, 1) * (levels - 1)) / (levels - 1)
+    steps = np.round(np.sqrt(np.clip(arr, 0, 1)) * (levels - 1)) / (levels - 1)
+    return steps * steps
 
 
 def halftone(arr: np.ndarray, period: float, strength: float = 0.55) -> np.ndarray:

@@ -3,12 +3,15 @@
 Painting happens at a reduced working resolution (short side 540 px) and is upscaled; grain,
 scanlines and the caption are then applied at full resolution so they stay crisp. All
 randomness flows from `stable_hash` of the scene and spec, so a re-render is byte-identical.
+The caption comes back as its own transparent layer (see scene_caption): the video pans the
+picture under it, and a title painted into the picture would slide off the frame.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
@@ -16,7 +19,7 @@ from PIL import Image
 from sora_app.pipeline.types import Character, ImageSpec, Scene, StageError
 from sora_app.providers import scene_figures, scene_landscape, scene_props, scene_sky, scene_weather
 from sora_app.providers import scene_layers as L
-from sora_app.providers.scene_caption import draw_caption
+from sora_app.providers.scene_caption import caption_layer
 from sora_app.providers.scene_landscape import Frame
 from sora_app.providers.scene_looks import Look, parse
 from sora_app.providers.scene_moods import Mood, combine, dress, mood_for
@@ -29,10 +32,24 @@ CALM_BAND = 0.22
 """Bottom fraction of the frame kept low-detail because subtitles are burned in there."""
 
 
-def render_scene(
+@dataclass(frozen=True)
+class PaintedScene:
+    """A scene's picture and, apart from it, its title layer (RGBA, full width, top band)."""
+
+    picture: Image.Image
+    title: Image.Image
+
+    def flattened(self) -> Image.Image:
+        """Title over picture, as one still (previews, and what a frame of the video shows)."""
+        img = self.picture.copy()
+        img.paste(self.title, (0, 0), self.title)
+        return img
+
+
+def paint_scene(
     scene: Scene, total_scenes: int, title: str, spec: ImageSpec, genre: str = ""
-) -> Image.Image:
-    """Paint one scene as an RGB image of exactly spec.width x spec.height.
+) -> PaintedScene:
+    """Paint one scene: an RGB picture of exactly spec.width x spec.height plus its title.
 
     `genre` (the story type) sets the mood; `spec.style` only the technique, so every
     style renders every genre. Without a genre the style's own look is kept.
@@ -49,13 +66,20 @@ def render_scene(
     frame = _frame(mood, dress(base, mood), w, h, scene, total_scenes, world, scene_key)
     _paint(frame, scene, scene_key, _looks(spec.characters))
     img = _finish(frame, combine(mood_grade(scene.mood), mood.grade), spec.width, spec.height)
-    draw_caption(img, frame.style.caption, scene, total_scenes, title, frame.style.letterbox)
+    layer = caption_layer(img.size, frame.style.caption, scene, total_scenes, title)
     log.debug(
         "scene_rendered index=%d style=%s genre=%s size=%dx%d ms=%.0f",
         scene.index, spec.style, mood.name or "-", spec.width, spec.height,
         (time.perf_counter() - started) * 1e3,
     )  # fmt: skip
-    return img
+    return PaintedScene(img, layer)
+
+
+def render_scene(
+    scene: Scene, total_scenes: int, title: str, spec: ImageSpec, genre: str = ""
+) -> Image.Image:
+    """One scene as a single RGB still, title included (see paint_scene)."""
+    return paint_scene(scene, total_scenes, title, spec, genre).flattened()
 
 
 def _looks(characters: tuple[Character, ...]) -> dict[str, Look]:

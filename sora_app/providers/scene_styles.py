@@ -79,7 +79,6 @@ class StyleDef:
     posterize: int = 0
     outline: int = 0
     soft: float = 0.0
-    letterbox: bool = False
 
 
 # fmt: off
@@ -90,7 +89,7 @@ STYLES: dict[str, StyleDef] = {
         sun=(255, 214, 150), figure=(6, 10, 14), rim=(255, 170, 90),
         celestial="sun", landscape="mountains",
         layers=4, extras=("fog",), texture="grain", grain=0.045, vignette=0.6,
-        saturation=1.05, contrast=1.12, letterbox=True,
+        saturation=1.05, contrast=1.12,
         caption=CaptionStyle(font="Light", upper=True, tracking=0.22, size=0.056,
                              fill=(242, 236, 226)),
     ),

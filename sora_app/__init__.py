@@ -24,6 +24,7 @@ from .errors import register_error_handlers
 from .extensions import cors, db, sock
 from .ratelimits import init_limiter
 from .response_policy import init_response_policy
+from .schema import init_migrations, upgrade_schema
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -70,6 +71,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 def _init_extensions(app: Flask) -> None:
     db.init_app(app)
+    init_migrations(app)
     init_auth(app)
     init_limiter(app)
     init_response_policy(app)
@@ -104,7 +106,7 @@ def _register_cli(app: Flask) -> None:
 
 
 def _init_storage(app: Flask) -> None:
-    """Create folders and tables; a file lock keeps parallel workers from racing on it."""
+    """Create folders and migrate the schema; a file lock keeps parallel workers from racing."""
     for key in ("INSTANCE_DIR", "VIDEOS_DIR", "UPLOADS_DIR", "WORK_DIR"):
         Path(app.config[key]).mkdir(parents=True, exist_ok=True)
     lock_path = Path(app.config["INSTANCE_DIR"]) / ".init.lock"
@@ -112,4 +114,4 @@ def _init_storage(app: Flask) -> None:
         fcntl.flock(lock, fcntl.LOCK_EX)
         from . import models  # noqa: F401  (registers the tables)
 
-        db.create_all()
+        upgrade_schema()

@@ -1,4 +1,7 @@
-"""flask commands: `flask --app sora_app init-db`, `flask --app sora_app generate TOPIC`."""
+"""flask commands: `flask --app sora_app init-db`, `flask --app sora_app generate TOPIC`.
+
+Flask-Migrate adds `flask --app sora_app db …` (upgrade, downgrade, current, history).
+"""
 
 from __future__ import annotations
 
@@ -11,14 +14,17 @@ import click
 from flask import Flask
 
 from .extensions import db
+from .schema import upgrade_schema
 
 
 def register_commands(app: Flask) -> None:
     @app.cli.command("init-db")
     def init_db() -> None:
-        """Create the tables (create_app already does; kept for explicit set-ups)."""
-        db.create_all()
-        click.echo(f"database ready: {app.config['SQLALCHEMY_DATABASE_URI']}")
+        """Migrate the schema to the newest revision (create_app already does; kept for
+        explicit set-ups and scripts)."""
+        revision = upgrade_schema()
+        url = db.engine.url.render_as_string(hide_password=True)
+        click.echo(f"database ready at revision {revision}: {url}")
 
     @app.cli.command("generate")
     @click.argument("topic")

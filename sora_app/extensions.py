@@ -4,6 +4,7 @@ from flask_cors import CORS
 from flask_jwt_extended import JWTManager
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+from flask_migrate import Migrate
 from flask_sock import Sock
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy.orm import DeclarativeBase
@@ -18,3 +19,4 @@ cors = CORS()
 jwt = JWTManager()
 sock = Sock()
 limiter = Limiter(key_func=get_remote_address)
+migrate = Migrate()

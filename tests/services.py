@@ -6,7 +6,10 @@ SORA_REQUIRE_SERVICES=1 (CI), so a green CI run always exercised them.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import uuid
+from collections.abc import Iterator
 
 import pytest
 
@@ -31,3 +34,33 @@ def redis_url() -> str:
     finally:
         client.close()
     return REDIS_URL
+
+
+POSTGRES_URL = os.environ.get(
+    "SORA_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+@contextlib.contextmanager
+def postgres_schema() -> Iterator[str]:
+    """A database URL whose connections live in a fresh, private schema, dropped afterwards.
+
+    Tests on the shared `test` database never see each other's tables.
+    """
+    import sqlalchemy as sa
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    engine = sa.create_engine(POSTGRES_URL, connect_args={"connect_timeout": 3})
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text(f'CREATE SCHEMA "{name}"'))
+    except sa.exc.OperationalError as exc:
+        engine.dispose()
+        unavailable(f"PostgreSQL at {POSTGRES_URL} is not reachable: {exc.orig}")
+    separator = "&" if "?" in POSTGRES_URL else "?"
+    try:
+        yield f"{POSTGRES_URL}{separator}options=-csearch_path%3D{name}"
+    finally:
+        with engine.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{name}" CASCADE'))
+        engine.dispose()

@@ -1,0 +1,74 @@
+"""The database schema, brought to the current revision with Alembic (Flask-Migrate).
+
+Every schema change is a migration in `sora_app/migrations/versions`, so an upgrade keeps the
+jobs of a running installation, on SQLite and on PostgreSQL alike. Databases made by earlier
+releases with `create_all` hold the baseline tables without Alembic's bookkeeping: they are
+stamped as the baseline first, then upgraded like any other.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from flask import Flask
+from sqlalchemy import inspect
+
+from .extensions import db, migrate
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+BASELINE = "0001_baseline"
+"""The schema as `create_all` made it before migrations existed."""
+
+
+def init_migrations(app: Flask) -> None:
+    """Bind Flask-Migrate, so `flask --app sora_app db …` works on the project's migrations.
+
+    Batch mode lets Alembic change SQLite tables (it rebuilds them; SQLite's ALTER is small).
+    """
+    migrate.init_app(
+        app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True, compare_type=True
+    )
+
+
+def _config() -> Config:
+    """The Alembic configuration Flask-Migrate would build, for the command API."""
+    return migrate.get_config(str(MIGRATIONS_DIR))
+
+
+def head_revision() -> str:
+    """The newest revision the code knows."""
+    head = ScriptDirectory.from_config(_config()).get_current_head()
+    if head is None:  # pragma: no cover - the package always ships its migrations
+        raise RuntimeError("no migrations found in sora_app/migrations")
+    return head
+
+
+def current_revision() -> str | None:
+    """The revision the database is at (None: never migrated)."""
+    with db.engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def upgrade_schema() -> str:
+    """Bring the database to the newest revision; returns it. Call inside an app context.
+
+    Cheap when nothing is to do (one query), so every process start may call it; callers
+    hold a lock so that parallel workers do not migrate at once.
+    """
+    head = head_revision()
+    current = current_revision()
+    if current == head:
+        return head
+    if current is None and inspect(db.engine).has_table("jobs"):
+        log.info("event=schema_stamped revision=%s reason=made_before_migrations", BASELINE)
+        command.stamp(_config(), BASELINE)
+    command.upgrade(_config(), "head")
+    log.info("event=schema_upgraded from=%s to=%s", current or "empty", head)
+    return head

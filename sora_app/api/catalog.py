@@ -7,6 +7,7 @@ from flask import Blueprint
 from ..jobs.spec import DURATION_MINUTES, IMAGE_MODES
 from ..pipeline.images import ASPECTS, IMAGE_STYLES
 from ..pipeline.script import HOOK_INTENSITIES, PACINGS, STORY_TYPES
+from ..pipeline.subtitles import word_captions_default
 from ..pipeline.voices import DEFAULT_VOICE_ID, list_voices, voice_to_dict
 
 bp = Blueprint("catalog", __name__, url_prefix="/api")
@@ -29,4 +30,8 @@ def list_options():
         "voice_id": [v.id for v in list_voices()],
         "duration_minutes": {"min": DURATION_MINUTES[0], "max": DURATION_MINUTES[1]},
         "num_scenes": {"min": 1, "max": 50},
+        "word_captions": {
+            "type": "boolean",
+            "default_by_aspect_ratio": {a: word_captions_default(*wh) for a, wh in ASPECTS.items()},
+        },
     }

@@ -87,6 +87,8 @@ class JobSpec(BaseModel):
     aspect_ratio: Annotated[str, _choice(list(ASPECTS), normalise=False)] = "9:16"
     music: bool = True
     subtitles: bool = True
+    word_captions: bool | None = None
+    """Highlight each word as it is spoken; unset: on for 9:16 only (ignored without subtitles)."""
     seed: int | None = Field(default=None, ge=0, le=2**31 - 1)
     engine: Annotated[str, _choice(ENGINES)] = "local"
     script_source: Annotated[str, _choice(SCRIPT_SOURCES)] = "auto"
@@ -189,6 +191,7 @@ class JobSpec(BaseModel):
             music=self.music,
             subtitles=self.subtitles,
             seed=self.seed or 0,
+            word_captions=self.word_captions,
         )
 
 

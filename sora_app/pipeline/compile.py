@@ -334,7 +334,10 @@ def compile_video(
         prefix=f"{out_path.name}.compile-", dir=out_path.parent
     ) as work:
         workdir = Path(work)
-        subtitles.write_ass(narration.cues, workdir / "subs.ass", options.width, options.height)
+        subtitles.write_ass(
+            narration.cues, workdir / "subs.ass", options.width, options.height,
+            word_captions=options.word_captions,
+        )  # fmt: skip
         os.symlink(subtitles.fonts_dir(), workdir / "fonts", target_is_directory=True)
         try:
             run_ffmpeg(

@@ -6,10 +6,12 @@ on what one sentence is.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
+from collections.abc import Sequence
 
-from sora_app.pipeline.types import Cue
+from sora_app.pipeline.types import Cue, Word
 
 MAX_CUE_WORDS = 7
 MAX_CUE_CHARS = 40
@@ -94,15 +96,58 @@ def split_cue_text(
     return chunks[::-1]
 
 
-def sentence_cues(sentence: str, start: float, end: float, scene: int) -> list[Cue]:
-    """Cues for one sentence, dividing its spoken time by each chunk's character count."""
-    chunks = split_cue_text(sentence)
+def _bounds(chunks: list[str], start: float, end: float) -> list[float]:
+    """Chunk boundaries dividing the spoken time by each chunk's character count."""
     total = sum(len(c) for c in chunks)
-    cues: list[Cue] = []
-    acc = 0
+    acc, out = 0, [start]
     for chunk in chunks:
-        a = start + (end - start) * acc / total
         acc += len(chunk)
-        b = start + (end - start) * acc / total
-        cues.append(Cue(start=round(a, 3), end=round(b, 3), text=chunk, scene=scene))
+        out.append(start + (end - start) * acc / total)
+    return out
+
+
+def _timed_bounds(
+    chunks: list[str], starts: Sequence[float], start: float, end: float
+) -> list[float] | None:
+    """Chunk boundaries at the first word of each chunk, when they strictly increase."""
+    out, k = [start], 0
+    for chunk in chunks[:-1]:
+        k += len(chunk.split())
+        out.append(starts[k])
+    out.append(end)
+    ok = all(b - a >= 0.01 for a, b in itertools.pairwise(out))
+    return out if ok else None
+
+
+def sentence_cues(
+    sentence: str,
+    start: float,
+    end: float,
+    scene: int,
+    word_starts: Sequence[float] | None = None,
+) -> list[Cue]:
+    """Cues for one sentence, split where its words are spoken.
+
+    With `word_starts` (seconds, one per word of sentence.split()) a cue begins with its
+    first word and every word carries its timing; without, the sentence's time is divided
+    by each chunk's character count.
+    """
+    chunks = split_cue_text(sentence)
+    tokens = sentence.split()
+    timed = word_starts is not None and len(word_starts) == len(tokens)
+    bounds = (_timed_bounds(chunks, word_starts, start, end) if timed else None) or _bounds(
+        chunks, start, end
+    )
+    ends = [*word_starts[1:], end] if timed else []
+    cues: list[Cue] = []
+    k = 0
+    for chunk, a, b in zip(chunks, bounds, bounds[1:], strict=False):
+        words: list[Word] = []
+        for token in chunk.split():
+            if timed:
+                w0 = min(max(word_starts[k], a), b)
+                w1 = min(max(ends[k], w0), b)
+                words.append(Word(token, round(w0, 3), round(w1, 3)))
+            k += 1
+        cues.append(Cue(round(a, 3), round(b, 3), chunk, scene, words))
     return cues

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sora_app.pipeline import fit, loudness
+from sora_app.pipeline import fit, loudness, word_timing
 from sora_app.pipeline.cue_text import (
     MAX_CUE_CHARS,
     MAX_CUE_WORDS,
@@ -27,7 +27,7 @@ from sora_app.pipeline.cue_text import (
     split_sentences,
 )
 from sora_app.pipeline.fit import SCENE_GAP, SENTENCE_GAP, TAIL
-from sora_app.pipeline.speech import Speaker, speaker_for, trim
+from sora_app.pipeline.speech import Speaker, speaker_for, trim, trim_start, word_starts
 from sora_app.pipeline.types import (
     CancelCheck,
     Cancelled,
@@ -60,6 +60,8 @@ class _Spoken:
     scene: int
     text: str
     audio: np.ndarray
+    starts: list[float] = field(default_factory=list)
+    """Seconds into `audio` where each word of `text` begins."""
 
 
 @dataclass
@@ -72,12 +74,16 @@ class _Timeline:
     cues: list[Cue] = field(default_factory=list)
     scene_starts: list[int] = field(default_factory=list)
 
-    def add_sentence(self, sentence: str, audio: np.ndarray, scene: int) -> None:
-        """Append one spoken sentence and its cues."""
+    def add_sentence(
+        self, sentence: str, audio: np.ndarray, scene: int, starts: Sequence[float] = ()
+    ) -> None:
+        """Append one spoken sentence and its cues (word-timed when `starts` are known)."""
         start = self.samples / self.rate
         self._append(audio)
         if len(audio):
-            self.cues.extend(sentence_cues(sentence, start, self.samples / self.rate, scene))
+            words = [start + s for s in starts] or None
+            end = self.samples / self.rate
+            self.cues.extend(sentence_cues(sentence, start, end, scene, words))
 
     def add_silence(self, samples: int) -> None:
         self._append(np.zeros(max(0, samples), dtype=np.int16))
@@ -109,11 +115,16 @@ def _speak_all(
         for sentence in sentences:
             if should_cancel():
                 raise Cancelled()
-            audio, got = speak(sentence)
+            said = speak(sentence)
+            audio, got = said[0], said[1]
             if rate and got != rate:
                 raise StageError("TTS_FAILED", f"Engine changed sample rate {rate} -> {got}")
             rate = got
-            spoken.append(_Spoken(scene_index, sentence, trim(audio, got)))
+            kept = trim(audio, got)
+            starts = word_timing.shifted(
+                word_starts(sentence, said), trim_start(audio, got) / got, 1.0, len(kept) / got
+            )
+            spoken.append(_Spoken(scene_index, sentence, kept, starts))
             progress(_SYNTH_SHARE * len(spoken) / total, f"Narrating scene {n + 1} of {len(plan)}")
     return spoken, rate
 
@@ -153,7 +164,9 @@ def _assemble(
     for scene in scene_order:
         timeline.scene_starts.append(timeline.samples)
         for k in by_scene.get(scene, []):
-            timeline.add_sentence(kept[k].text, audios[k], scene)
+            length = len(audios[k]) / rate  # atempo keeps speech at its scaled position
+            starts = word_timing.shifted(kept[k].starts, 0.0, planned.tempo, length)
+            timeline.add_sentence(kept[k].text, audios[k], scene, starts)
             timeline.add_silence(gaps[k])
     return timeline, planned
 

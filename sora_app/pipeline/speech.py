@@ -12,17 +12,30 @@ from pathlib import Path
 
 import numpy as np
 
+from sora_app.pipeline import word_timing
 from sora_app.pipeline.types import StageError
 from sora_app.pipeline.voices import Voice
 from sora_app.providers import espeak, piper_tts
 
-Speaker = Callable[[str], tuple[np.ndarray, int]]
-"""Speaks one sentence: text -> (int16 mono samples, sample rate)."""
+Speech = tuple[np.ndarray, int] | tuple[np.ndarray, int, list[float] | None]
+Speaker = Callable[[str], Speech]
+"""Speaks one sentence: text -> (int16 mono samples, sample rate[, word starts]).
+
+The optional third item is the start (seconds, in the returned audio) of each of the
+text's whitespace-separated words; engines that cannot tell (a hosted API) return two items.
+"""
 
 TRIM_LEVEL = 330
 """~1 % of full scale: below this an engine's lead-in/out is just silence."""
 TRIM_KEEP = 0.04
 """Seconds kept either side of speech, so soft onsets survive trimming."""
+
+
+def trim_start(audio: np.ndarray, rate: int) -> int:
+    """Samples `trim` removes from the front (negative: the padding it adds), so positions
+    measured in the engine's audio can follow the trim."""
+    loud = np.flatnonzero(np.abs(audio.astype(np.int32)) > TRIM_LEVEL)
+    return int(loud[0]) - int(TRIM_KEEP * rate) if loud.size else 0
 
 
 def trim(audio: np.ndarray, rate: int) -> np.ndarray:
@@ -54,23 +67,47 @@ def speaker_for(voice: Voice, remote: Callable[[Voice], Speaker] | None = None) 
             )
         return remote(voice)
     if voice.engine == "espeak":
-        return lambda text: espeak.synthesize(
+        return lambda text: _with_starts(
             text,
-            voice=p.get("voice", "en-us"),
-            rate=p.get("rate", 175),
-            pitch=p.get("pitch", 50),
-            pitch_range=p.get("range", 50),
+            espeak.synthesize_with_words(
+                text,
+                voice=p.get("voice", "en-us"),
+                rate=p.get("rate", 175),
+                pitch=p.get("pitch", 50),
+                pitch_range=p.get("range", 50),
+            ),
         )
     if voice.engine == "piper":
-        return lambda text: piper_tts.synthesize(
+        return lambda text: _with_starts(
             text,
-            length_scale=p.get("length_scale", 1.0),
-            model_path=p.get("model_path"),
-            config_path=p.get("config_path"),
-            noise_scale=p.get("noise_scale"),
-            noise_w_scale=p.get("noise_w_scale"),
+            piper_tts.synthesize_with_words(
+                text,
+                length_scale=p.get("length_scale", 1.0),
+                model_path=p.get("model_path"),
+                config_path=p.get("config_path"),
+                noise_scale=p.get("noise_scale"),
+                noise_w_scale=p.get("noise_w_scale"),
+            ),
         )
     raise StageError("UNKNOWN_VOICE", f"Voice {voice.id!r} uses an unknown engine {voice.engine!r}")
+
+
+def _with_starts(
+    text: str, spoken: tuple[np.ndarray, int, list[tuple[int, float]] | None]
+) -> tuple[np.ndarray, int, list[float] | None]:
+    """An engine's (audio, rate, character marks) as a Speaker's (audio, rate, word starts)."""
+    audio, rate, marks = spoken
+    starts = word_timing.from_char_marks(text, marks, len(audio) / rate) if marks else None
+    return audio, rate, starts or None
+
+
+def word_starts(text: str, spoken: Speech) -> list[float]:
+    """The word starts a Speaker returned, or an estimate from its audio when it gave none."""
+    audio, rate = spoken[0], spoken[1]
+    reported = spoken[2] if len(spoken) > 2 else None
+    if reported and len(reported) == len(word_timing.token_spans(text)):
+        return list(reported)
+    return word_timing.estimate(text, audio, rate)
 
 
 def _version(package: str) -> str:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import font_roboto
+from PIL import ImageFont
 
 from sora_app.pipeline.types import Cue
 
@@ -14,11 +17,45 @@ log = logging.getLogger(__name__)
 
 FONT_NAME = "Roboto"
 """Family of the bundled Roboto-Bold.ttf; styles set Bold so libass picks that file."""
+FONT_FILE = "Roboto-Bold.ttf"
 FONT_SIZE_FRACTION = 0.062
-"""Font size as a share of the frame width (≈67 px on a 1080-wide portrait video)."""
-BOTTOM_MARGIN_FRACTION = 0.11
-"""Distance of the text baseline block from the bottom, keeping it in the bottom ~20 %."""
-SIDE_MARGIN_FRACTION = 0.07
+"""Font size as a share of the frame's shorter side (≈67 px on 1080×1920 and 1920×1080)."""
+HIGHLIGHT = "&H0000D7FF&"
+"""The spoken word's colour (ASS is BGR): #FFD700, the gold short-video captions use."""
+
+
+@dataclass(frozen=True)
+class SafeArea:
+    """Shares of the frame captions keep clear on each side (text, outline and shadow)."""
+
+    left: float
+    right: float
+    top: float
+    bottom: float
+
+
+PORTRAIT_SAFE = SafeArea(left=0.08, right=0.15, top=0.10, bottom=0.27)
+"""9:16 shorts: TikTok, Reels and Shorts draw their own caption, music line and buttons over
+the bottom ~20-25 % and a button column over the right ~12-15 %, and a header over the top
+~8-10 %. The text block's bottom sits at 73 % of the height, clear of all of them."""
+LANDSCAPE_SAFE = SafeArea(left=0.07, right=0.07, top=0.06, bottom=0.08)
+"""16:9 and 1:1: no overlay to avoid, so a title-safe frame (≥5 % each side, with room for
+the outline and shadow) keeps text off the edge that TVs and embeds may crop."""
+
+
+def is_portrait(width: int, height: int) -> bool:
+    """9:16-like frames, the ones played inside a short-video app."""
+    return height > width * 1.3
+
+
+def safe_area(width: int, height: int) -> SafeArea:
+    """Where captions may go for this frame shape."""
+    return PORTRAIT_SAFE if is_portrait(width, height) else LANDSCAPE_SAFE
+
+
+def word_captions_default(width: int, height: int) -> bool:
+    """Word-timed captions by default only for portrait shorts, where viewers expect them."""
+    return is_portrait(width, height)
 
 
 def fonts_dir() -> Path:
@@ -43,13 +80,41 @@ def _timestamp(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}.{cs:02d}"
 
 
+def _font_size(width: int, height: int) -> int:
+    return max(8, round(min(width, height) * FONT_SIZE_FRACTION))
+
+
+@cache
+def _font(size: int) -> ImageFont.FreeTypeFont:
+    """The caption font as libass sizes it: an ASS font size is the line's full height
+    (ascent + descent), not the em, so the em is scaled down by the font's own metrics."""
+    probe = ImageFont.truetype(str(fonts_dir() / FONT_FILE), 1000)
+    ascent, descent = probe.getmetrics()
+    em = max(1, round(size * 1000 / (ascent + descent)))
+    return ImageFont.truetype(str(fonts_dir() / FONT_FILE), em)
+
+
+def _fit_tag(text: str, width: int, height: int) -> str:
+    """Shrink a cue whose longest word is wider than the safe width (libass cannot break a
+    word, so it would run into the margin); "" when every word fits, as is usual."""
+    area = safe_area(width, height)
+    size = _font_size(width, height)
+    room = width * (1 - area.left - area.right) - 2 * size * 0.12  # outline + shadow
+    widest = max((_font(size).getlength(w) for w in text.split()), default=0.0)
+    if widest <= room:
+        return ""
+    scale = max(10, int(100 * room / widest))
+    return f"{{\\fscx{scale}\\fscy{scale}}}"
+
+
 def _header(width: int, height: int) -> str:
-    """Script info and one style whose sizes scale with the frame."""
-    size = max(8, round(width * FONT_SIZE_FRACTION))
+    """Script info and one style whose sizes and margins follow the frame's safe area."""
+    size = _font_size(width, height)
     outline = max(1.0, round(size * 0.08, 1))
     shadow = max(0.5, round(size * 0.04, 1))
-    margin_v = round(height * BOTTOM_MARGIN_FRACTION)
-    margin_lr = round(width * SIDE_MARGIN_FRACTION)
+    area = safe_area(width, height)
+    margin_l, margin_r = round(width * area.left), round(width * area.right)
+    margin_v = round(height * area.bottom)
     fields = (
         "Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, BackColour, "
         "Bold, Italic, Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, BorderStyle, "
@@ -57,7 +122,7 @@ def _header(width: int, height: int) -> str:
     )
     style = (
         f"Style: Caption,{FONT_NAME},{size},&H00FFFFFF,&H00FFFFFF,&H00101010,&H96000000,"
-        f"-1,0,0,0,100,100,0,0,1,{outline},{shadow},2,{margin_lr},{margin_lr},{margin_v},1"
+        f"-1,0,0,0,100,100,0,0,1,{outline},{shadow},2,{margin_l},{margin_r},{margin_v},1"
     )
     return (
         "[Script Info]\nScriptType: v4.00+\n"
@@ -69,15 +134,58 @@ def _header(width: int, height: int) -> str:
     )
 
 
-def write_ass(cues: Sequence[Cue], path: Path, width: int, height: int) -> Path:
-    """Write `cues` as an ASS file whose coordinates are the output's pixels."""
+def _dialogue(start: float, end: float, text: str) -> str:
+    return f"Dialogue: 0,{_timestamp(start)},{_timestamp(end)},Caption,,0,0,0,,{text}\n"
+
+
+def _word_events(cue: Cue, prefix: str) -> list[str]:
+    """One event per spoken word: the whole line, the current word in HIGHLIGHT.
+
+    Only the colour changes, never the size, so every event wraps and places the line
+    exactly like the others and the text does not jump as the highlight moves.
+    """
+    tokens = [escape_text(w.text) for w in cue.words]
+    events = []
+    for i, word in enumerate(cue.words):
+        start = cue.start if i == 0 else word.start
+        end = cue.words[i + 1].start if i + 1 < len(cue.words) else cue.end
+        if _timestamp(end) <= _timestamp(start):
+            continue  # shorter than the format's centisecond (a dash spoken with its word)
+        shown = [*tokens[:i], f"{{\\1c{HIGHLIGHT}}}{tokens[i]}{{\\r}}", *tokens[i + 1 :]]
+        events.append(_dialogue(start, end, prefix + " ".join(shown)))
+    return events
+
+
+def write_ass(
+    cues: Sequence[Cue],
+    path: Path,
+    width: int,
+    height: int,
+    *,
+    word_captions: bool | None = None,
+) -> Path:
+    """Write `cues` as an ASS file whose coordinates are the output's pixels.
+
+    `word_captions` highlights each word while it is spoken (cues that carry word timings);
+    None picks the default for the frame shape (see word_captions_default).
+    """
+    if word_captions is None:
+        word_captions = word_captions_default(width, height)
     lines = [_header(width, height)]
+    events = 0
     for cue in cues:
         text = escape_text(cue.text)
         if not text.strip() or cue.end <= cue.start:
             continue
-        start, end = _timestamp(cue.start), _timestamp(cue.end)
-        lines.append(f"Dialogue: 0,{start},{end},Caption,,0,0,0,,{text}\n")
+        prefix = _fit_tag(cue.text, width, height)
+        if word_captions and cue.words and " ".join(w.text for w in cue.words) == cue.text:
+            timed = _word_events(cue, prefix)
+            if timed:
+                lines += timed
+                events += len(timed)
+                continue
+        lines.append(_dialogue(cue.start, cue.end, prefix + text))
+        events += 1
     path.write_text("".join(lines), encoding="utf-8")
-    log.debug("event=ass_written path=%s cues=%d", path.name, len(lines) - 1)
+    log.debug("event=ass_written path=%s events=%d words=%s", path.name, events, word_captions)
     return path

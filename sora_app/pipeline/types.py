@@ -110,6 +110,15 @@ class ImageSpec:
     """The request's cast, so the painter can dress each figure as its description says."""
 
 
+@dataclass(frozen=True)
+class Word:
+    """One word of a cue as shown, and when it is spoken (until the next word starts)."""
+
+    text: str
+    start: float
+    end: float
+
+
 @dataclass
 class Cue:
     """One subtitle line: a sentence (or part of one) and when it is spoken."""
@@ -118,6 +127,21 @@ class Cue:
     end: float
     text: str
     scene: int
+    words: list[Word] = field(default_factory=list)
+    """The cue's words with their timings, for word-timed captions; [] when unknown (e.g.
+    narration saved before words were timed), which renders the plain line."""
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Cue:
+        return cls(
+            start=float(data["start"]),
+            end=float(data["end"]),
+            text=data["text"],
+            scene=int(data["scene"]),
+            words=[
+                Word(w["text"], float(w["start"]), float(w["end"])) for w in data.get("words", ())
+            ],
+        )
 
 
 @dataclass
@@ -147,7 +171,7 @@ class Narration:
         return cls(
             audio_path=Path(data["audio_path"]),
             duration=float(data["duration"]),
-            cues=[Cue(**c) for c in data["cues"]],
+            cues=[Cue.from_dict(c) for c in data["cues"]],
             scene_spans=[(float(a), float(b)) for a, b in data["scene_spans"]],
             voice_id=data.get("voice_id", ""),
             requested=data.get("requested"),
@@ -174,6 +198,9 @@ class CompileOptions:
     """Mix a quiet generated music bed under the narration."""
     subtitles: bool = True
     seed: int = 0
+    word_captions: bool | None = None
+    """Highlight each word as it is spoken; None: on for portrait (9:16) output only, where
+    short-video viewers expect it. Nothing is drawn at all when `subtitles` is off."""
 
 
 @dataclass

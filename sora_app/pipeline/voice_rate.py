@@ -91,7 +91,7 @@ def measure(speak: Speaker) -> float:
     """
     seconds = 0.0
     for sentence in CALIBRATION_SENTENCES:
-        audio, rate = speak(sentence)
+        audio, rate = speak(sentence)[:2]
         seconds += max(0.0, len(trim(audio, rate)) / rate - 2 * TRIM_KEEP)
     words = sum(len(s.split()) for s in CALIBRATION_SENTENCES)
     if seconds <= 0:

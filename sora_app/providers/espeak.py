@@ -26,6 +26,8 @@ _PARAM_VOLUME = 2
 _PARAM_PITCH = 3
 _PARAM_RANGE = 4
 _EE_OK = 0
+_EVENT_LIST_TERMINATED = 0
+_EVENT_WORD = 1
 
 MIN_RATE = 80
 MAX_RATE = 450
@@ -54,13 +56,24 @@ _lock = threading.Lock()
 _lib: ctypes.CDLL | None = None
 _sample_rate = 0
 _chunks: list[np.ndarray] = []
+_words: list[tuple[int, int]] = []
+"""(0-based character offset of a word in the text, its audio position in ms) per WORD event."""
 _callback_ref: object | None = None  # keeps the C callback alive as long as the library
 
 
-def _collect(wav: ctypes.POINTER(ctypes.c_short), num_samples: int, _events: object) -> int:
-    """Copy each block espeak hands back, because its buffer is reused after we return."""
+def _collect(wav: ctypes.POINTER(ctypes.c_short), num_samples: int, events: object) -> int:
+    """Copy each block espeak hands back, because its buffer is reused after we return.
+
+    The block's WORD events are kept too: they are the engine's own word positions, exact
+    to the millisecond, which word-timed captions need.
+    """
     if wav and num_samples > 0:
         _chunks.append(np.ctypeslib.as_array(wav, shape=(num_samples,)).astype(np.int16))
+    k = 0
+    while events and events[k].type != _EVENT_LIST_TERMINATED:
+        if events[k].type == _EVENT_WORD:
+            _words.append((events[k].text_position - 1, events[k].audio_position))
+        k += 1
     return 0
 
 
@@ -136,20 +149,35 @@ def synthesize(
     pitch_range: int = 50,
 ) -> tuple[np.ndarray, int]:
     """Speak `text` with an espeak voice[+variant]; returns (int16 mono samples, sample rate)."""
+    samples, sample_rate, _marks = synthesize_with_words(text, voice, rate, pitch, pitch_range)
+    return samples, sample_rate
+
+
+def synthesize_with_words(
+    text: str,
+    voice: str = "en-us+m3",
+    rate: int = 175,
+    pitch: int = 50,
+    pitch_range: int = 50,
+) -> tuple[np.ndarray, int, list[tuple[int, float]]]:
+    """Like synthesize, plus (character offset in `text`, start in seconds) of every word."""
     data = text.encode("utf-8") + b"\0"
     with _lock:
         lib = _load()
         _configure(lib, voice, rate, pitch, pitch_range)
         _chunks.clear()
+        _words.clear()
         buf = ctypes.create_string_buffer(data, len(data))
         err = lib.espeak_Synth(buf, len(data), 0, _POS_CHARACTER, 0, _CHARS_UTF8, None, None)
         lib.espeak_Synchronize()
         samples = np.concatenate(_chunks) if _chunks else np.zeros(0, dtype=np.int16)
+        marks = [(pos, ms / 1000) for pos, ms in _words]
         _chunks.clear()
+        _words.clear()
         sample_rate = _sample_rate
     if err != _EE_OK:
         raise StageError("TTS_FAILED", f"espeak-ng could not synthesize (error {err})")
-    return samples, sample_rate
+    return samples, sample_rate, marks
 
 
 def sample_rate() -> int:

@@ -9,11 +9,11 @@ from flask import current_app
 from .. import space
 from ..auth import current_owner
 from ..errors import APIError, storage_full
-from ..jobs import store
+from ..jobs import eta, store
 from ..jobs.executors import get_executor
 from ..jobs.runner import notify_cancel
 from ..jobs.spec import JobSpec
-from ..models import Job, JobStatus
+from ..models import Job, JobStatus, to_task_dict
 from ..pipeline.voices import get_voice
 
 RETRY_AFTER_SECONDS = 30
@@ -55,6 +55,16 @@ def owned_job(job_id: str, *, field: str = "job_id", code: str = "JOB_NOT_FOUND"
     if job is None or job.owner_id != current_owner():
         raise APIError(404, code, f"No job with id {job_id[:64]!r}.", field=field)
     return job
+
+
+def progress_view(job: Job) -> dict[str, Any]:
+    """Contract 1's progress view plus `eta_seconds` (the bar alone is a poor clock)."""
+    return {**job.to_progress_dict(), "eta_seconds": eta.estimate(job, current_app.config)}
+
+
+def task_view(job: Job) -> dict[str, Any]:
+    """Contract 2's camelCase task view plus `etaSeconds`."""
+    return {**to_task_dict(job), "etaSeconds": eta.estimate(job, current_app.config)}
 
 
 def cancel_owned_job(job: Job) -> str:

@@ -22,7 +22,7 @@ from ..auth import current_owner
 from ..errors import APIError
 from ..extensions import db
 from ..models import CONTRACT1_STATUS, FINAL_STATUSES, Job, JobStatus
-from .common import owned_job
+from .common import owned_job, progress_view
 from .stream_slots import client_gone, stream_slots
 
 bp = Blueprint("events", __name__, url_prefix="/api")
@@ -48,7 +48,7 @@ def _since() -> int:
 
 
 def _message(job: Job) -> str:
-    body = job.to_progress_dict()
+    body = progress_view(job)
     kind = "progress" if job.job_status not in FINAL_STATUSES else CONTRACT1_STATUS[job.job_status]
     return f"id: {job_version(job)}\nevent: {kind}\ndata: {json.dumps(body)}\n\n"
 

@@ -11,7 +11,7 @@ from ..jobs import store
 from ..jobs.spec import JobSpec, resolve_upload, user_uploads_dir
 from ..models import Job, JobStatus
 from ..ratelimits import accepted, caller, limit_from
-from .common import cancel_owned_job, check_upstreams, owned_job, submit_job
+from .common import cancel_owned_job, check_upstreams, owned_job, progress_view, submit_job
 from .validation import json_body, parse
 
 bp = Blueprint("generate", __name__, url_prefix="/api")
@@ -39,7 +39,7 @@ def generate_video():
 
 
 def _progress_of(job: Job) -> dict:
-    body = job.to_progress_dict()
+    body = progress_view(job)
     if job.job_status is JobStatus.QUEUED:
         body["substatus"] = f"Queued (position {store.queue_position(job)})"
     return body

@@ -19,9 +19,9 @@ from ..extensions import limiter
 from ..jobs import store
 from ..jobs.cleanup import remove_paths
 from ..jobs.spec import JobSpec
-from ..models import FINAL_STATUSES, TASK_STATUS, VIDEO_ID_PREFIX, Job, JobStatus, to_task_dict
+from ..models import FINAL_STATUSES, TASK_STATUS, VIDEO_ID_PREFIX, Job, JobStatus
 from ..ratelimits import accepted, caller, limit_from
-from .common import cancel_owned_job, check_upstreams, owned_job, submit_job
+from .common import cancel_owned_job, check_upstreams, owned_job, submit_job, task_view
 from .uploads import allow_upload_size, save_image
 from .validation import json_body, parse
 
@@ -94,7 +94,7 @@ def create_task():
     task = parse(TaskRequest, body)
     reference = save_image(image, field="input_reference")["path"] if image else None
     job = submit_job(_local_spec(task, reference))
-    return ok(to_task_dict(job), 201)
+    return ok(task_view(job), 201)
 
 
 def _task(video_id: str) -> Job:
@@ -104,7 +104,7 @@ def _task(video_id: str) -> Job:
 
 @bp.get("/tasks/<video_id>")
 def get_task(video_id: str):
-    return ok(to_task_dict(_task(video_id)))
+    return ok(task_view(_task(video_id)))
 
 
 def _int_arg(name: str, default: int, low: int, high: int) -> int:
@@ -129,7 +129,7 @@ def list_tasks():
     jobs, total = store.list_jobs(current_owner(), statuses, (page - 1) * limit, limit)
     return ok(
         {
-            "tasks": [to_task_dict(job) for job in jobs],
+            "tasks": [task_view(job) for job in jobs],
             "page": page,
             "limit": limit,
             "total": total,
@@ -150,7 +150,7 @@ def task_stats():
 def cancel_task(video_id: str):
     job = _task(video_id)
     outcome = cancel_owned_job(job)
-    return ok(to_task_dict(_task(video_id)), 202 if outcome == "cancelling" else 200)
+    return ok(task_view(_task(video_id)), 202 if outcome == "cancelling" else 200)
 
 
 @bp.get("/tasks/<video_id>/content")
@@ -163,7 +163,7 @@ def task_content(video_id: str):
             f"The task is {TASK_STATUS[job.job_status]}.",
             field="videoId",
         )
-    task = to_task_dict(job)
+    task = task_view(job)
     return ok(
         {
             "videoId": task["videoId"],

@@ -32,9 +32,9 @@ from ..models import (
     Job,
     JobStatus,
     User,
-    to_task_dict,
 )
 from ..pipeline.images import ASPECTS
+from .common import task_view
 from .events import active_jobs, changed_jobs, job_version
 from .health import VERSION
 from .stream_slots import Slot, stream_slots
@@ -102,7 +102,7 @@ class Connection:
 
 def task_message(job: Job) -> tuple[str, dict[str, Any]]:
     """The live message for a job's current state: progress, completed or failed."""
-    task = to_task_dict(job)
+    task = task_view(job)
     ids = {"videoId": task["videoId"], "externalVideoId": task["externalVideoId"]}
     status = job.job_status
     if status is JobStatus.COMPLETED:
@@ -116,7 +116,7 @@ def task_message(job: Job) -> tuple[str, dict[str, Any]]:
         payload = {**ids, "status": status.value, "progress": task["progress"], "error": error}
         return "taskFailed", payload
     payload = {**ids, "status": task["status"], "progress": task["progress"]}
-    return "taskProgress", {**payload, "message": task["message"]}
+    return "taskProgress", {**payload, "message": task["message"], "etaSeconds": task["etaSeconds"]}
 
 
 def _send_job(conn: Connection, job: Job) -> None:

@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from ..pipeline.compile import compile_video
-from ..pipeline.images import make_images
+from ..pipeline.images import make_images, scene_image_path
 from ..pipeline.narration import narrate
 from ..pipeline.script import write_script
 from ..pipeline.types import CancelCheck, Narration, ProgressFn, Script, StageError
 from ..pipeline.voice_rate import speaking_rate
-from . import remote
+from . import eta, remote
 from .spec import JobSpec, resolve_upload
 
 log = logging.getLogger(__name__)
@@ -69,13 +69,16 @@ class StageContext:
 
     @contextmanager
     def timed(self, stage: str) -> Iterator[None]:
-        """Record each stage's wall time in timings.json, for operators and the benchmark."""
+        """Record each stage's wall time in timings.json, for operators and the benchmark,
+        and teach the ETA this machine's speed (its clock shows the running stage's pace)."""
         path = self.work_dir / TIMINGS_FILE
+        eta.start_stage(self.work_dir, stage, self.attempt)
         started = time.perf_counter()
         yield
         timings = json.loads(path.read_text()) if path.exists() else {}
         timings[stage] = round(time.perf_counter() - started, 3)
         path.write_text(json.dumps(timings))
+        eta.record_stage(self.config, self.spec, stage, timings[stage])
 
     def remove_partial_output(self) -> None:
         for path in (self.partial_video, self.partial_video.with_suffix(".jpg")):
@@ -178,7 +181,7 @@ def run_narration(ctx: StageContext, progress: ProgressFn) -> None:
 
 def run_compile(ctx: StageContext, progress: ProgressFn) -> None:
     narration = Narration.load(ctx.work_dir / NARRATION_FILE)
-    images = [ctx.work_dir / f"scene_{i:03d}.jpg" for i in range(len(narration.scene_spans))]
+    images = [scene_image_path(ctx.work_dir, i) for i in range(len(narration.scene_spans))]
     options = ctx.spec.compile_options()
     ctx.log(f"Compiling {options.width}x{options.height} at {options.fps} fps")
     ctx.videos_dir.mkdir(parents=True, exist_ok=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from sora_app.pipeline.types import Scene
@@ -24,6 +25,10 @@ SIDE_MARGIN = 0.06
 """Text's side margin as a share of the width, plus DECOR_REACH of the short side: boxes,
 glows and shadows reach past the glyphs, and all of it stays inside the 5 % safe margin."""
 DECOR_REACH = 0.045
+MIN_CONTRAST = 110
+"""Luma difference (of 255) between text and the picture behind it below which the text gets
+a halo: the cinematic style's pale titles vanished on bright daytime skies."""
+HALO_BLUR = 0.012
 
 
 @dataclass(frozen=True)
@@ -101,13 +106,36 @@ def _draw_lines(draw: ImageDraw.ImageDraw, lines: list[_Line], fill, off: float 
             x += ln.font.getlength(ch) + ln.tracking * ln.font.size
 
 
+def _luma(rgb: tuple[int, ...]) -> float:
+    return 0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2]
+
+
+def _halo(
+    fill: tuple[int, int, int], backdrop: Image.Image, box: tuple[float, float, float, float]
+) -> tuple[int, int, int, int] | None:
+    """A halo colour when the text's brightness is too close to the picture behind it."""
+    x0, y0, x1, y1 = (round(v) for v in box)
+    region = backdrop.crop((max(0, x0), max(0, y0), max(x0 + 1, x1), max(y0 + 1, y1)))
+    behind = float(np.asarray(region.convert("L"), dtype=np.float32).mean())
+    text = _luma(fill)
+    if abs(text - behind) >= MIN_CONTRAST:
+        return None
+    return (0, 0, 0, 210) if text > 128 else (255, 255, 255, 210)
+
+
 def caption_layer(
-    size: tuple[int, int], cs: CaptionStyle, scene: Scene, total: int, title: str
+    size: tuple[int, int],
+    cs: CaptionStyle,
+    scene: Scene,
+    total: int,
+    title: str,
+    backdrop: Image.Image | None = None,
 ) -> Image.Image:
     """Kicker and caption in the style's treatment on a transparent band, full frame width.
 
     The band starts at the frame's top edge, so laying it at (0, 0) puts the text where the
-    layout meant it.
+    layout meant it. With the picture as `backdrop`, text that would barely differ from what
+    lies behind it gets a soft halo of the opposite brightness (light type on a bright sky).
     """
     w, h = size
     unit = min(w, h)
@@ -115,6 +143,13 @@ def caption_layer(
     band_h = min(h, int(y1 + unit * 0.08))
     layer = Image.new("RGBA", (w, band_h), (0, 0, 0, 0))
     draw = ImageDraw.Draw(layer)
+    halo = None if cs.box or backdrop is None else _halo(cs.fill, backdrop, (x0, y0, x1, y1))
+    if halo is not None:
+        soft = Image.new("RGBA", layer.size, (0, 0, 0, 0))
+        _draw_lines(ImageDraw.Draw(soft), lines, halo, stroke_width=max(1, round(unit * 0.006)))
+        soft = soft.filter(ImageFilter.GaussianBlur(unit * HALO_BLUR))
+        layer = Image.alpha_composite(Image.alpha_composite(layer, soft), soft)
+        draw = ImageDraw.Draw(layer)
     if cs.box:
         pad = unit * 0.03
         draw.rectangle((x0 - pad, y0 - pad, x1 + pad, y1 + pad * 0.3), fill=cs.box,

@@ -66,7 +66,7 @@ def paint_scene(
     frame = _frame(mood, dress(base, mood), w, h, scene, total_scenes, world, scene_key)
     _paint(frame, scene, scene_key, _looks(spec.characters))
     img = _finish(frame, combine(mood_grade(scene.mood), mood.grade), spec.width, spec.height)
-    layer = caption_layer(img.size, frame.style.caption, scene, total_scenes, title)
+    layer = caption_layer(img.size, frame.style.caption, scene, total_scenes, title, img)
     log.debug(
         "scene_rendered index=%d style=%s genre=%s size=%dx%d ms=%.0f",
         scene.index, spec.style, mood.name or "-", spec.width, spec.height,

@@ -53,6 +53,7 @@ def test_progress_without_id_is_the_most_recent_job(client):
     assert latest["status"] == "generating"
     assert latest["progress"] == 0
     assert latest["substatus"] == "Queued (position 2)"
+    assert latest["eta_seconds"] > 0, "a queued job's estimate is its own run"
     by_query = client.get(f"/api/progress?job_id={first}").get_json()
     by_path = client.get(f"/api/progress/{first}").get_json()
     assert by_query["job_id"] == by_path["job_id"] == first
@@ -81,11 +82,13 @@ def test_completed_and_failed_jobs_read_as_the_contract_says(client, app):
     assert complete["progress"] == 100
     assert complete["video_path"] == "video_x.mp4"
     assert complete["substatus"] == "Video ready for download"
+    assert complete["eta_seconds"] == 0
     error = client.get(f"/api/progress/{bad}").get_json()
     assert error["status"] == "error"
     assert error["progress"] == 50
     assert error["error"] == "Failed to generate images"
     assert error["error_code"] == "BAD_IMAGE"
+    assert error["eta_seconds"] is None, "a failed job never finishes"
 
 
 def test_video_full_get(client, sample_video, app):

@@ -60,6 +60,8 @@ def test_job_stream_pushes_monotonic_progress_until_complete(sse_server):
     progress = [e["data"]["progress"] for e in events]
     assert progress == sorted(progress) and len(progress) >= 3
     assert events[-1]["event"] == "complete" and events[-1]["data"]["video_path"]
+    etas = [e["data"]["eta_seconds"] for e in events]
+    assert all(isinstance(s, int) and s >= 0 for s in etas) and etas[-1] == 0, etas
     ids = [int(e["id"]) for e in events]
     assert ids == sorted(ids)
 

@@ -22,6 +22,7 @@ def test_task_is_a_job_on_both_surfaces(client):
     assert task["status"] == "QUEUED" and task["progress"] == 0 and task["duration"] == 12
     same = client.get(f"/api/progress/{task['jobId']}").get_json()
     assert same["status"] == "generating"
+    assert task["etaSeconds"] > 0 and same["eta_seconds"] == task["etaSeconds"]
     job_id = client.post("/api/generate-video", json={"topic": "from contract 1"}).get_json()[
         "job_id"
     ]

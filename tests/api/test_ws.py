@@ -144,6 +144,7 @@ def test_auth_subscribe_progress_then_completed_video_serves(ws_server, connect)
     progress = [m["payload"]["progress"] for m in messages]
     assert progress == sorted(progress) and len(messages) >= 3
     assert messages[0]["type"] == "taskProgress" and "externalVideoId" in messages[0]["payload"]
+    assert all(m["payload"]["etaSeconds"] >= 0 for m in messages[:-1])
     done = messages[-1]["payload"]
     assert messages[-1]["type"] == "taskCompleted", done
     assert done["status"] == "completed" and done["progress"] == 100

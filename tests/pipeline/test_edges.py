@@ -17,7 +17,9 @@ from PIL import Image
 from sora_app.pipeline.compile import compile_video
 from sora_app.pipeline.images import IMAGE_STYLES, make_images, title_layer_path
 from sora_app.pipeline.types import CompileOptions, Cue, ImageSpec, Narration, Scene, Script
+from sora_app.providers.scene_caption import caption_layer
 from sora_app.providers.scene_renderer import paint_scene
+from sora_app.providers.scene_styles import STYLES
 from tests.pipeline.test_compile import _wav
 
 SIZES = {"9:16": (180, 320), "16:9": (320, 180), "1:1": (240, 240)}
@@ -180,3 +182,16 @@ def test_titles_sit_inside_the_safe_area(aspect) -> None:
         assert rows.min() >= top_limit * height, (style, rows.min())
         assert rows.max() <= 0.95 * height, (style, rows.max())
         assert cols.min() >= 0.05 * width and cols.max() <= 0.95 * width, (style, cols.min())
+
+
+def test_pale_titles_get_a_halo_on_a_bright_picture() -> None:
+    """Cinematic's light type vanished on daytime skies: a dark halo now backs it there."""
+    scene = _script(1).scenes[0]
+    caption = STYLES["cinematic"].caption
+
+    def dark_backing(backdrop_colour: tuple[int, int, int]) -> int:
+        backdrop = Image.new("RGB", (360, 640), backdrop_colour)
+        layer = np.asarray(caption_layer((360, 640), caption, scene, 3, "T", backdrop))
+        return int(((layer[..., :3].sum(axis=2) < 150) & (layer[..., 3] > 120)).sum())
+
+    assert dark_backing((235, 230, 220)) > 20 * max(1, dark_backing((20, 24, 30)))

@@ -7,6 +7,8 @@ every /api route except auth, health and docs needs a valid access token.
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask, current_app, g, request
 from flask_jwt_extended import get_jwt_identity, verify_jwt_in_request
 from sqlalchemy import or_, select
@@ -46,6 +48,16 @@ def authenticate(login: str, password: str) -> User:
     if not check_password_hash(user.password_hash if user else _DUMMY_HASH, password) or not user:
         raise APIError(401, "INVALID_CREDENTIALS", "The username or password is incorrect.")
     return user
+
+
+def get_user(user_id: str) -> User | None:
+    return db.session.get(User, user_id)
+
+
+def session_revoked_now(claims: dict[str, Any]) -> bool:
+    """Whether the token's login ended, read fresh (a long-lived socket's session is stale)."""
+    db.session.rollback()
+    return tokens.session_revoked(claims)
 
 
 def current_owner() -> str:

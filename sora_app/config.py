@@ -146,6 +146,12 @@ class Settings:
     JOB_HEARTBEAT_SECONDS: float
     JOB_SCAN_SECONDS: float
     JOB_MAX_ATTEMPTS: int
+    JOB_EXECUTOR: str
+    JOB_MAINTENANCE_SECONDS: float
+    JOB_RETENTION_DAYS: float
+    CELERY_BROKER_URL: str
+    CELERY_QUEUE: str
+    CELERY_VISIBILITY_TIMEOUT: float
     MAX_CONTENT_LENGTH: int
     MAX_UPLOAD_BYTES: int
     AUTH_MODE: str
@@ -218,6 +224,12 @@ def load_settings() -> Settings:
         JOB_HEARTBEAT_SECONDS=_env_float("SORA_JOB_HEARTBEAT_SECONDS", 5.0, minimum=0.1),
         JOB_SCAN_SECONDS=_env_float("SORA_JOB_SCAN_SECONDS", 2.0, minimum=0.05),
         JOB_MAX_ATTEMPTS=_env_int("SORA_JOB_MAX_ATTEMPTS", 3, minimum=1),
+        JOB_EXECUTOR=_executor(),
+        JOB_MAINTENANCE_SECONDS=_env_float("SORA_JOB_MAINTENANCE_SECONDS", 10.0, minimum=0.1),
+        JOB_RETENTION_DAYS=_env_float("SORA_JOB_RETENTION_DAYS", 0.0),
+        CELERY_BROKER_URL=_env("SORA_CELERY_BROKER_URL", ""),
+        CELERY_QUEUE=_env("SORA_CELERY_QUEUE", "sora_jobs") or "sora_jobs",
+        CELERY_VISIBILITY_TIMEOUT=_env_float("SORA_CELERY_VISIBILITY_TIMEOUT", 7200.0, minimum=60),
         MAX_CONTENT_LENGTH=_env_int("SORA_MAX_REQUEST_BYTES", 1_000_000, minimum=1024),
         MAX_UPLOAD_BYTES=_env_int("SORA_MAX_UPLOAD_BYTES", 25_000_000, minimum=1024),
         AUTH_MODE=auth_mode,
@@ -252,7 +264,36 @@ def load_settings() -> Settings:
         PROXY_COUNT=_env_int("SORA_PROXY_COUNT", 0, maximum=5),
     )
     check_leases(settings.JOB_LEASE_SECONDS, settings.JOB_HEARTBEAT_SECONDS)
+    check_celery(settings.as_flask_config())
     return settings
+
+
+EXECUTORS = ("thread", "celery")
+
+
+def _executor() -> str:
+    name = _env("SORA_JOB_EXECUTOR", "thread").lower()
+    if name not in EXECUTORS:
+        raise ConfigError(f"SORA_JOB_EXECUTOR must be one of {', '.join(EXECUTORS)}, got {name!r}")
+    return name
+
+
+def check_celery(config: dict) -> None:
+    """Celery needs a broker, and a visibility timeout no job outlives.
+
+    A message unacknowledged for longer than the timeout is handed to another worker; the
+    lease makes that copy a no-op, but it would be one more delivery for every long job.
+    """
+    if config["JOB_EXECUTOR"] != "celery":
+        return
+    if not config["CELERY_BROKER_URL"]:
+        raise ConfigError("SORA_CELERY_BROKER_URL must be set when SORA_JOB_EXECUTOR=celery")
+    longest = float(config["VIDEO_API_MAX_WAIT_SECONDS"])
+    if float(config["CELERY_VISIBILITY_TIMEOUT"]) <= longest:
+        raise ConfigError(
+            f"SORA_CELERY_VISIBILITY_TIMEOUT ({config['CELERY_VISIBILITY_TIMEOUT']:g}) must be "
+            f"longer than the longest job, SORA_VIDEO_API_MAX_WAIT_SECONDS ({longest:g})"
+        )
 
 
 SECRET_FILE = "secret_key"

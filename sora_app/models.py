@@ -13,8 +13,22 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from .extensions import db
 
-STAGES: tuple[str, ...] = ("script", "images", "narration", "compile")
+LOCAL_STAGE_RANGES: dict[str, tuple[float, float]] = {
+    "script": (0.0, 25.0),
+    "images": (25.0, 50.0),
+    "narration": (50.0, 75.0),
+    "compile": (75.0, 100.0),
+}
+"""The one stage registry: the local pipeline's stages in order, each with the slice of the
+0-100 bar it drives (contract 1's step indicator). Everything else is derived from it."""
+
+EXTERNAL_STAGE_RANGES: dict[str, tuple[float, float]] = {"external": (0.0, 100.0)}
+"""engine sora: one stage, the external API renders the whole video."""
+
+STAGE_RANGES: dict[str, tuple[float, float]] = {**LOCAL_STAGE_RANGES, **EXTERNAL_STAGE_RANGES}
+STAGES: tuple[str, ...] = tuple(LOCAL_STAGE_RANGES)
 """Pipeline stages in order; `Job.stage_done` names the last one finished."""
+EXTERNAL_STAGES: tuple[str, ...] = tuple(EXTERNAL_STAGE_RANGES)
 
 
 class JobStatus(StrEnum):
@@ -198,5 +212,4 @@ def _stage_of(progress: float, status: JobStatus) -> str:
         return "queued"
     if status is JobStatus.COMPLETED:
         return "done"
-    index = min(int(progress // 25), len(STAGES) - 1)
-    return STAGES[index]
+    return next((name for name in STAGES if progress < LOCAL_STAGE_RANGES[name][1]), STAGES[-1])

@@ -8,7 +8,9 @@ stamped as the baseline first, then upgraded like any other.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 from alembic import command
@@ -16,13 +18,15 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import Flask
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from .extensions import db, migrate
 
 log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+MIGRATION_LOCK_KEY = 0x534F_5241_4D49_4752
+"""The PostgreSQL advisory lock's name: any fixed 64-bit number ("SORAMIGR" in ASCII)."""
 BASELINE = "0001_baseline"
 """The schema as `create_all` made it before migrations existed."""
 
@@ -59,10 +63,35 @@ def current_revision() -> str | None:
 def upgrade_schema() -> str:
     """Bring the database to the newest revision; returns it. Call inside an app context.
 
-    Cheap when nothing is to do (one query), so every process start may call it; callers
-    hold a lock so that parallel workers do not migrate at once.
+    Cheap when nothing is to do (one query), so every process start may call it. Callers hold
+    a file lock against parallel workers on one host; on PostgreSQL an advisory lock also keeps
+    hosts that start together from migrating at once.
     """
     head = head_revision()
+    if current_revision() == head:
+        return head
+    with _across_hosts():
+        return _upgrade(head)
+
+
+@contextlib.contextmanager
+def _across_hosts() -> Iterator[None]:
+    """On PostgreSQL, a session advisory lock: API hosts and workers starting together share one
+    database but not the file lock the caller holds, and must not migrate it twice at once."""
+    if db.engine.dialect.name != "postgresql":
+        yield
+        return
+    with db.engine.connect() as conn:
+        conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+        try:
+            yield
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})
+            conn.commit()
+
+
+def _upgrade(head: str) -> str:
+    """Stamp a database from before migrations, then upgrade; re-checked under the lock."""
     current = current_revision()
     if current == head:
         return head

@@ -22,18 +22,20 @@ def unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
-def redis_url() -> str:
-    """A reachable Redis database for tests, emptied first."""
+def redis_url(db: int | None = None) -> str:
+    """A reachable Redis database for tests, emptied first; `db` picks another number, so
+    tests that run at once (or leave workers behind) never share keys."""
     import redis
 
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    url = REDIS_URL if db is None else f"{REDIS_URL.rsplit('/', 1)[0]}/{db}"
+    client = redis.Redis.from_url(url, socket_connect_timeout=2)
     try:
         client.flushdb()
     except redis.RedisError as exc:
-        unavailable(f"Redis at {REDIS_URL} is not reachable: {exc}")
+        unavailable(f"Redis at {url} is not reachable: {exc}")
     finally:
         client.close()
-    return REDIS_URL
+    return url
 
 
 POSTGRES_URL = os.environ.get(

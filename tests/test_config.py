@@ -15,6 +15,16 @@ from sora_app.config import ConfigError, load_server_settings, load_settings
         ({"SORA_JOB_WORKERS": "0"}, "at least 1"),
         ({"SORA_AUTH_MODE": "maybe"}, "open, required"),
         ({"SORA_ENV": "production"}, "SORA_SECRET_KEY"),
+        ({"SORA_JOB_EXECUTOR": "rq"}, "thread, celery"),
+        ({"SORA_JOB_EXECUTOR": "celery"}, "SORA_CELERY_BROKER_URL"),
+        (
+            {
+                "SORA_JOB_EXECUTOR": "celery",
+                "SORA_CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
+                "SORA_CELERY_VISIBILITY_TIMEOUT": "600",
+            },
+            "longer than the longest job",
+        ),
     ],
 )
 def test_bad_settings_are_refused(monkeypatch, env, needle):

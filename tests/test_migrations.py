@@ -7,6 +7,7 @@ must be adopted with its jobs intact.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -121,3 +122,32 @@ def test_init_db_reports_the_revision(tmp_path) -> None:
 def head_revision_of(app: Flask) -> str:
     with app.app_context():
         return head_revision()
+
+
+def test_hosts_starting_together_migrate_one_postgresql_database_once(tmp_path) -> None:
+    """Separate instance folders (no shared file lock), one database: the advisory lock must
+    make the second wait and then find the schema at head."""
+    with postgres_schema() as url:
+        barrier = threading.Barrier(3)
+        errors: list[BaseException] = []
+
+        def start(k: int) -> None:
+            barrier.wait()
+            try:
+                close_app(_app(tmp_path / f"host{k}", url))
+            except BaseException as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=start, args=(k,), daemon=True) for k in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert not any(t.is_alive() for t in threads), "hosts deadlocked while migrating"
+        assert errors == []
+        app = _app(tmp_path / "check", url)
+        try:
+            with app.app_context():
+                assert current_revision() == head_revision()
+        finally:
+            close_app(app)

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .. import auth, tokens
 from ..errors import APIError
-from ..extensions import db, limiter
+from ..extensions import limiter
 from ..models import LOCAL_USER_ID, User
 from ..ratelimits import limit_from, login_name
 from .validation import json_body, parse
@@ -109,7 +109,7 @@ def me():
         if current_app.config["AUTH_MODE"] == "required":
             raise APIError(401, "AUTH_REQUIRED", "Log in first.")
         return {"id": LOCAL_USER_ID, "username": LOCAL_USER_ID, "email": None, "local": True}
-    user = db.session.get(User, str(identity))
+    user = auth.get_user(str(identity))
     if user is None:
         raise APIError(401, "USER_NOT_FOUND", "The token's user no longer exists.")
     return user.to_dict()

@@ -13,25 +13,17 @@ import json
 import re
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
 
 from flask import Blueprint, Response, current_app, request, stream_with_context
-from sqlalchemy import select
 
 from ..auth import current_owner
 from ..errors import APIError
-from ..extensions import db
-from ..models import CONTRACT1_STATUS, FINAL_STATUSES, Job, JobStatus
-from .common import owned_job, progress_view
+from ..jobs import service
+from ..models import CONTRACT1_STATUS, FINAL_STATUSES, Job
+from .common import progress_view
 from .stream_slots import client_gone, stream_slots
 
 bp = Blueprint("events", __name__, url_prefix="/api")
-
-
-def job_version(job: Job) -> int:
-    stamp = job.updated_at or job.created_at
-    return int(stamp.replace(tzinfo=stamp.tzinfo or UTC).timestamp() * 1000)
-
 
 EVENT_ID = re.compile(r"[0-9]{1,13}")
 """An id we sent (milliseconds since 1970); `isdigit()` would pass "²", and 20 digits overflow."""
@@ -50,29 +42,13 @@ def _since() -> int:
 def _message(job: Job) -> str:
     body = progress_view(job)
     kind = "progress" if job.job_status not in FINAL_STATUSES else CONTRACT1_STATUS[job.job_status]
-    return f"id: {job_version(job)}\nevent: {kind}\ndata: {json.dumps(body)}\n\n"
+    return f"id: {service.event_version(job)}\nevent: {kind}\ndata: {json.dumps(body)}\n\n"
 
 
-def changed_jobs(owner: str, job_id: str | None, since: int) -> list[Job]:
-    db.session.rollback()
-    cutoff = datetime.fromtimestamp(since / 1000, UTC).replace(tzinfo=None)
-    query = select(Job).where(Job.owner_id == owner, Job.updated_at >= cutoff)
-    if job_id is not None:
-        query = query.where(Job.id == job_id)
-    return list(db.session.scalars(query.order_by(Job.updated_at, Job.id)))
-
-
-def active_jobs(owner: str) -> list[Job]:
-    db.session.rollback()
-    live = [JobStatus.QUEUED.value, JobStatus.RUNNING.value]
-    query = select(Job).where(Job.owner_id == owner, Job.status.in_(live))
-    return list(db.session.scalars(query.order_by(Job.created_at)))
-
-
-def _ended_before(job_id: str, floor: int) -> bool:
+def _ended_before(owner: str, job_id: str, floor: int) -> bool:
     """A resumed stream of a job whose last event the client already has: nothing to wait for."""
-    job = db.session.get(Job, job_id)
-    return job is None or (job.job_status in FINAL_STATUSES and job_version(job) <= floor)
+    job = service.current_view(job_id, owner)
+    return job is None or (job.job_status in FINAL_STATUSES and service.event_version(job) <= floor)
 
 
 def _stream(owner: str, job_id: str | None, since: int, environ: dict) -> Iterator[str]:
@@ -84,12 +60,12 @@ def _stream(owner: str, job_id: str | None, since: int, environ: dict) -> Iterat
     yield f"retry: {int(poll * 2000)}\n\n"
     if job_id is None and since == 0:  # a fresh dashboard: what is going on now, then changes
         since = int(time.time() * 1000)
-        for job in active_jobs(owner):
-            sent.add((job.id, job_version(job)))
+        for job in service.active_for_owner(owner):
+            sent.add((job.id, service.event_version(job)))
             yield _message(job)
     while True:
-        for job in changed_jobs(owner, job_id, since):
-            version = job_version(job)
+        for job in service.feed(owner, since, job_id):
+            version = service.event_version(job)
             if version <= floor or (job.id, version) in sent:
                 continue
             sent.add((job.id, version))
@@ -98,7 +74,7 @@ def _stream(owner: str, job_id: str | None, since: int, environ: dict) -> Iterat
             yield _message(job)
             if job_id is not None and job.job_status in FINAL_STATUSES:
                 return
-        if job_id is not None and _ended_before(job_id, floor):
+        if job_id is not None and _ended_before(owner, job_id, floor):
             return
         if time.monotonic() - last_write >= heartbeat:
             last_write = time.monotonic()
@@ -140,7 +116,7 @@ def _event_stream_response(body: Iterator[str]) -> Response:
 @bp.get("/jobs/<job_id>/events")
 def job_events(job_id: str):
     """One job's changes; the current state first, and the stream ends when the job does."""
-    return _response(owned_job(job_id).id)
+    return _response(service.get_for_owner(job_id, current_owner()).id)
 
 
 @bp.get("/events")

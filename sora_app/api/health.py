@@ -6,15 +6,11 @@ from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, current_app, request
-from sqlalchemy import text
 
 from .. import space
-from ..extensions import db
-from ..jobs import store, upstreams
+from ..jobs import service, upstreams
 from ..jobs.executors import get_executor
-from ..models import JobStatus
 from ..pipeline.ffmpeg import ffmpeg_exe
-from .common import require_room
 
 bp = Blueprint("health", __name__)
 
@@ -37,12 +33,9 @@ def _database() -> dict[str, Any]:
     if problem is not None:
         return _not_writable(problem, DATABASE_WORDS[problem])
     try:
-        db.session.rollback()
-        db.session.execute(text("UPDATE jobs SET id = id WHERE 1 = 0"))
-        db.session.commit()
+        service.check_database_writable()
         return {"ok": True}
     except Exception as exc:
-        db.session.rollback()
         problem = space.database_problem(exc)
         return _not_writable(problem, DATABASE_WORDS[problem] if problem else type(exc).__name__)
 
@@ -74,17 +67,15 @@ def _disk() -> dict[str, Any]:
 
 def _queue() -> dict[str, Any]:
     limit = int(current_app.config["JOB_QUEUE_LIMIT"])
-    queued = store.count_by_status(JobStatus.QUEUED)
-    running = store.count_by_status(JobStatus.RUNNING)
-    return {"ok": queued < limit, "queued": queued, "running": running, "limit": limit}
+    counts = service.queue_counts()
+    return {"ok": counts["queued"] < limit, **counts, "limit": limit}
 
 
 def _workers() -> dict[str, Any]:
     executor = get_executor(current_app)
     if executor is None:
         return {"ok": False, "message": "no job workers in this process", "alive": 0}
-    alive = executor.alive_workers
-    return {"ok": alive > 0, "alive": alive, "busy": executor.busy_workers}
+    return executor.health()
 
 
 def _upstreams() -> dict[str, Any]:
@@ -97,10 +88,10 @@ def refuse_uploads_when_low() -> None:
     """Any multipart POST may carry an upload: refuse it (507) under the /health threshold.
 
     Checked before the body is read, so a nearly full disk is not filled by the upload.
-    JSON submits are refused in submit_job, which every job goes through.
+    JSON submits are refused in service.submit, which every job goes through.
     """
     if request.method == "POST" and request.mimetype == "multipart/form-data":
-        require_room()
+        service.require_room()
 
 
 @bp.get("/health")

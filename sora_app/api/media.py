@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, current_app, send_from_directory
+from flask import Blueprint, send_file
 
 from ..auth import current_owner
 from ..errors import APIError
-from ..jobs import store
-from ..safe_paths import safe_file
+from ..jobs import service
 
 bp = Blueprint("media", __name__, url_prefix="/api")
 
@@ -24,10 +23,7 @@ def get_video(filename: str):
     match = SERVABLE.match(filename)
     if match is None:
         raise APIError(404, "VIDEO_NOT_FOUND", "No such video.", field="filename")
-    videos_dir = current_app.config["VIDEOS_DIR"]
-    job = store.find_by_media(filename)
-    if job is None or job.owner_id != current_owner() or safe_file(videos_dir, filename) is None:
+    path = service.media_file(filename, current_owner())
+    if path is None:
         raise APIError(404, "VIDEO_NOT_FOUND", f"No video named {filename!r}.", field="filename")
-    return send_from_directory(
-        videos_dir, filename, mimetype=MIMETYPES[match.group(1)], conditional=True, max_age=3600
-    )
+    return send_file(path, mimetype=MIMETYPES[match.group(1)], conditional=True, max_age=3600)

@@ -8,6 +8,8 @@ is the topic, `duration` is seconds, and a reference image becomes the first sce
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from flask import Blueprint, current_app, request
@@ -16,13 +18,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..auth import current_owner
 from ..errors import APIError
 from ..extensions import limiter
-from ..jobs import store
-from ..jobs.cleanup import remove_paths
+from ..jobs import service, uploads
 from ..jobs.spec import JobSpec
-from ..models import FINAL_STATUSES, TASK_STATUS, VIDEO_ID_PREFIX, Job, JobStatus
+from ..models import TASK_STATUS, VIDEO_ID_PREFIX, Job, JobStatus
 from ..ratelimits import accepted, caller, limit_from
-from .common import cancel_owned_job, check_upstreams, owned_job, submit_job, task_view
-from .uploads import allow_upload_size, save_image
+from .common import task_view
+from .uploads import allow_upload_size
 from .validation import json_body, parse
 
 bp = Blueprint("tasks", __name__, url_prefix="/api/video")
@@ -61,7 +62,7 @@ def _task_body() -> tuple[dict[str, Any], Any]:
     return json_body(), None
 
 
-def _local_spec(task: TaskRequest, reference: str | None) -> dict[str, Any]:
+def _local_spec(task: TaskRequest, reference: str | None) -> JobSpec:
     """Translate a task into the local pipeline's request (validated like contract 1)."""
     topic = task.prompt if len(task.prompt) <= 200 else task.prompt[:197].rsplit(" ", 1)[0] + "..."
     fields: dict[str, Any] = {
@@ -80,11 +81,7 @@ def _local_spec(task: TaskRequest, reference: str | None) -> dict[str, Any]:
     if task.model != "local" and "video" in current_app.config["UPSTREAMS"]:
         # A configured external video API renders the task; its model picks the upstream model.
         fields.update(engine="sora", prompt=task.prompt, model=task.model, seconds=task.duration)
-    spec = parse(JobSpec, fields).with_seed()
-    check_upstreams(spec)
-    spec = spec.model_dump(mode="json")
-    spec["task"] = {"prompt": task.prompt, "model": task.model, "seconds": task.duration}
-    return spec
+    return parse(JobSpec, fields)
 
 
 @bp.post("/tasks")
@@ -92,14 +89,34 @@ def _local_spec(task: TaskRequest, reference: str | None) -> dict[str, Any]:
 def create_task():
     body, image = _task_body()
     task = parse(TaskRequest, body)
-    reference = save_image(image, field="input_reference")["path"] if image else None
-    job = submit_job(_local_spec(task, reference))
+    owner = current_owner()
+    saved = uploads.save_image(image, owner, field="input_reference") if image else None
+    spec = _local_spec(task, saved["path"] if saved else None)
+    original = {"prompt": task.prompt, "model": task.model, "seconds": task.duration}
+    job = service.submit(spec, owner, task=original)
     return ok(task_view(job), 201)
 
 
+def _job_id(video_id: str) -> str:
+    return video_id.removeprefix(VIDEO_ID_PREFIX)
+
+
+@contextmanager
+def _in_task_words() -> Iterator[None]:
+    """The service's job errors as contract 2 words them (TASK_*, field videoId)."""
+    try:
+        yield
+    except service.JobNotFound as exc:
+        raise APIError(404, "TASK_NOT_FOUND", exc.message, field="videoId") from None
+    except service.JobActive:
+        raise APIError(
+            409, "TASK_ACTIVE", "Cancel the task before deleting it.", field="videoId"
+        ) from None
+
+
 def _task(video_id: str) -> Job:
-    job_id = video_id.removeprefix(VIDEO_ID_PREFIX)
-    return owned_job(job_id, field="videoId", code="TASK_NOT_FOUND")
+    with _in_task_words():
+        return service.get_for_owner(_job_id(video_id), current_owner())
 
 
 @bp.get("/tasks/<video_id>")
@@ -126,7 +143,7 @@ def list_tasks():
         allowed = ", ".join(STATUS_FILTER)
         raise APIError(400, "VALIDATION_ERROR", f"status must be one of: {allowed}", field="status")
     statuses = [STATUS_FILTER[s] for s in wanted] or None
-    jobs, total = store.list_jobs(current_owner(), statuses, (page - 1) * limit, limit)
+    jobs, total = service.list_for_owner(current_owner(), statuses, (page - 1) * limit, limit)
     return ok(
         {
             "tasks": [task_view(job) for job in jobs],
@@ -140,7 +157,7 @@ def list_tasks():
 
 @bp.get("/stats")
 def task_stats():
-    counts = store.counts_by_status(current_owner())
+    counts = service.counts_for_owner(current_owner())
     by_name = {TASK_STATUS[JobStatus(s)].lower(): n for s, n in counts.items()}
     stats = {name.lower(): by_name.get(name.lower(), 0) for name in STATUS_FILTER}
     return ok({"total": sum(counts.values()), **stats})
@@ -148,9 +165,9 @@ def task_stats():
 
 @bp.post("/tasks/<video_id>/cancel")
 def cancel_task(video_id: str):
-    job = _task(video_id)
-    outcome = cancel_owned_job(job)
-    return ok(task_view(_task(video_id)), 202 if outcome == "cancelling" else 200)
+    with _in_task_words():
+        outcome, job = service.cancel(_job_id(video_id), current_owner())
+    return ok(task_view(job), 202 if outcome == "cancelling" else 200)
 
 
 @bp.get("/tasks/<video_id>/content")
@@ -178,10 +195,6 @@ def task_content(video_id: str):
 @bp.delete("/tasks/<video_id>")
 def delete_task(video_id: str):
     """Delete a finished task and its files; an active one must be cancelled first."""
-    job = _task(video_id)
-    if job.job_status not in FINAL_STATUSES:
-        raise APIError(409, "TASK_ACTIVE", "Cancel the task before deleting it.", field="videoId")
-    videos = current_app.config["VIDEOS_DIR"]
-    remove_paths([videos / name for name in (job.video_path, job.thumbnail_path) if name])
-    store.delete_job(job.id)
-    return ok({"videoId": f"{VIDEO_ID_PREFIX}{job.id}", "deleted": True})
+    with _in_task_words():
+        service.delete(_job_id(video_id), current_owner())
+    return ok({"videoId": f"{VIDEO_ID_PREFIX}{_job_id(video_id)}", "deleted": True})

@@ -20,22 +20,14 @@ from typing import Any
 
 from flask import current_app, request
 from simple_websocket import ConnectionClosed, Server
-from sqlalchemy import select
 
-from .. import tokens
+from .. import auth, tokens
 from ..errors import APIError
-from ..extensions import db, sock
-from ..models import (
-    FINAL_STATUSES,
-    LOCAL_USER_ID,
-    VIDEO_ID_PREFIX,
-    Job,
-    JobStatus,
-    User,
-)
+from ..extensions import sock
+from ..jobs import service
+from ..models import FINAL_STATUSES, LOCAL_USER_ID, VIDEO_ID_PREFIX, Job, JobStatus
 from ..pipeline.images import ASPECTS
 from .common import task_view
-from .events import active_jobs, changed_jobs, job_version
 from .health import VERSION
 from .stream_slots import Slot, stream_slots
 
@@ -123,7 +115,7 @@ def _send_job(conn: Connection, job: Job) -> None:
     """Send a job's state unless this socket already has it (a lease heartbeat changes nothing)."""
     mark = (job.status, int(job.progress), job.substatus)
     last = conn.seen.get(job.id)
-    conn.seen[job.id] = (job_version(job), mark)
+    conn.seen[job.id] = (service.event_version(job), mark)
     if last is not None and last[1] == mark:
         return
     conn.send(*task_message(job))
@@ -141,7 +133,7 @@ def verify_token(raw: Any, *, media_only: bool = False) -> dict[str, Any]:
 def _username(user_id: str) -> str:
     if user_id == LOCAL_USER_ID:
         return LOCAL_USER_ID
-    user = db.session.get(User, user_id)
+    user = auth.get_user(user_id)
     if user is None:
         raise AuthFailed("The token's user no longer exists.")
     return user.username
@@ -198,10 +190,8 @@ def _on_subscribe_task(conn: Connection, payload: dict[str, Any]) -> None:
     video_id = _video_id(conn, payload) if owner else None
     if owner is None or video_id is None:
         return
-    job_id = video_id.removeprefix(VIDEO_ID_PREFIX)
-    db.session.rollback()  # a fresh read, not this session's old snapshot
-    job = db.session.get(Job, job_id) if 0 < len(job_id) <= 64 else None
-    if job is None or job.owner_id != owner:  # another user's task is as good as missing
+    job = service.current_view(video_id.removeprefix(VIDEO_ID_PREFIX), owner)
+    if job is None:  # another user's task is as good as missing
         conn.error("TASK_NOT_FOUND", f"No task with id {video_id!r}.", videoId=video_id)
         return
     if job.job_status not in FINAL_STATUSES:
@@ -227,7 +217,7 @@ def _on_subscribe_all(conn: Connection, _payload: dict[str, Any]) -> None:
         return
     conn.everything, conn.since = True, int(time.time() * 1000)
     conn.send("subscribed", {"scope": "all"})
-    for job in active_jobs(owner):
+    for job in service.active_for_owner(owner):
         _send_job(conn, job)
 
 
@@ -272,23 +262,20 @@ def _push_changes(conn: Connection) -> None:
         return
     owner = conn.owner or LOCAL_USER_ID
     jobs: dict[str, Job] = {}
-    if conn.everything:  # _changed starts a fresh read itself
-        jobs = {job.id: job for job in changed_jobs(owner, None, conn.since - RESCAN_MS)}
-    else:
-        db.session.rollback()
+    if conn.everything:
+        jobs = {job.id: job for job in service.feed(owner, conn.since - RESCAN_MS)}
     if conn.tasks:
-        query = select(Job).where(Job.id.in_(conn.tasks), Job.owner_id == owner)
-        found = {job.id: job for job in db.session.scalars(query)}
+        found = service.followed(owner, conn.tasks)
         for gone in conn.tasks - found.keys():  # deleted while followed
             conn.tasks.discard(gone)
             conn.error("TASK_NOT_FOUND", "The task was deleted.", videoId=VIDEO_ID_PREFIX + gone)
         jobs.update(found)
-    for job in sorted(jobs.values(), key=job_version):
+    for job in sorted(jobs.values(), key=service.event_version):
         _send_job(conn, job)
         if job.job_status in FINAL_STATUSES:
             conn.tasks.discard(job.id)
         if conn.everything:
-            conn.since = max(conn.since, job_version(job))
+            conn.since = max(conn.since, service.event_version(job))
     floor = conn.since - RESCAN_MS
     conn.seen = {
         job_id: seen
@@ -303,8 +290,7 @@ def _session_ended(conn: Connection) -> str | None:
         return None
     if conn.token_expires is not None and time.time() >= conn.token_expires:
         return "TOKEN_EXPIRED"
-    db.session.rollback()
-    if tokens.session_revoked(conn.token_claims):
+    if auth.session_revoked_now(conn.token_claims):
         return "TOKEN_REVOKED"
     return None
 

@@ -26,10 +26,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..models import FINAL_STATUSES, STAGES, Job, JobStatus
+from ..models import FINAL_STATUSES, STAGE_RANGES, STAGES, Job, JobStatus
 from ..pipeline.images import ASPECTS
 from ..pipeline.voices import get_voice
-from .progress import STAGE_RANGES
+from ..storage import storage_for
 from .spec import JobSpec
 
 log = logging.getLogger(__name__)
@@ -189,7 +189,7 @@ def start_stage(work_dir: Path, stage: str, attempt: int, now: float | None = No
 def _stage_elapsed(job: Job, stage: str, config: Mapping[str, Any], now: float) -> float | None:
     """Seconds the running stage has run in this attempt; None when no clock says so."""
     try:
-        path = Path(config["WORK_DIR"]) / job.id / STAGE_CLOCK_FILE
+        path = storage_for(config).work_dir(job.id) / STAGE_CLOCK_FILE
         clock = json.loads(path.read_text())
         if clock["stage"] != stage or clock["attempt"] != job.attempts:
             return None

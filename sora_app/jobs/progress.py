@@ -5,17 +5,12 @@ from __future__ import annotations
 import time
 from collections import deque
 
+from ..models import STAGE_RANGES
 from ..pipeline.types import ProgressFn
 from . import store
 
-STAGE_RANGES: dict[str, tuple[float, float]] = {
-    "script": (0.0, 25.0),
-    "images": (25.0, 50.0),
-    "narration": (50.0, 75.0),
-    "compile": (75.0, 100.0),
-    "external": (0.0, 100.0),
-}
-"""The ranges contract 1's step indicator is driven by (an external render spans them all)."""
+__all__ = ["STAGE_RANGES", "ProgressReporter"]
+"""STAGE_RANGES lives in models (the one stage registry); re-exported for the runner."""
 
 DETAIL_LINES = 30
 """`details` is a bounded log of the most recent lines, not an ever-growing text."""

@@ -10,20 +10,19 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 from flask import Flask
 from pydantic import ValidationError
 
 from .. import space
-from ..models import STAGES
+from ..models import EXTERNAL_STAGES, STAGES
 from ..pipeline.types import Cancelled, StageError
 from ..space import database_problem, is_disk_full
+from ..storage import storage_for
 from . import store, upstreams
 from .backoff import Backoff
-from .cleanup import remove_job_files
 from .progress import STAGE_RANGES, ProgressReporter
-from .spec import JobSpec, user_uploads_dir
+from .spec import JobSpec
 from .stages import STAGE_FUNCTIONS, StageContext
 
 log = logging.getLogger(__name__)
@@ -42,9 +41,6 @@ class _Flags:
     def should_stop(self) -> bool:
         return self.lost.is_set() or self.cancel.is_set() or self.stopping.is_set()
 
-
-EXTERNAL_STAGES: tuple[str, ...] = ("external",)
-"""engine sora: one stage, the external API renders the whole video."""
 
 CANCEL_POLL_SECONDS = 0.5
 """How often a running job looks for a cancel request made in another process."""
@@ -105,15 +101,16 @@ def _crashed(app: Flask, job_id: str, owner: str, exc: Exception) -> None:
 
 
 def _context(app: Flask, job, owner: str, spec: JobSpec, flags: _Flags, log_line) -> StageContext:
-    work_dir = Path(app.config["WORK_DIR"]) / job.id
+    storage = storage_for(app.config)
+    work_dir = storage.work_dir(job.id)  # keyed by job id only: any worker resumes it
     work_dir.mkdir(parents=True, exist_ok=True)
     return StageContext(
         job_id=job.id,
         attempt=job.attempts,
         spec=spec,
         work_dir=work_dir,
-        videos_dir=Path(app.config["VIDEOS_DIR"]),
-        uploads_dir=user_uploads_dir(Path(app.config["UPLOADS_DIR"]), job.owner_id),
+        videos_dir=storage.videos_dir,
+        uploads_dir=storage.uploads_dir(job.owner_id),
         created_at=job.created_at,
         log=log_line,
         should_cancel=flags.should_stop,
@@ -202,7 +199,7 @@ def _fail(app: Flask, job_id: str, owner: str, code: str, message: str) -> None:
     """Record the failure, then remove everything temporary the job wrote."""
     store.fail(job_id, owner, code, message)
     if not app.config.get("KEEP_WORK_DIRS"):
-        remove_job_files(Path(app.config["VIDEOS_DIR"]), Path(app.config["WORK_DIR"]), job_id)
+        storage_for(app.config).remove_job_files(job_id)
 
 
 def _finish(app: Flask, ctx: StageContext, job_id: str, owner: str) -> None:
@@ -215,7 +212,7 @@ def _finish(app: Flask, ctx: StageContext, job_id: str, owner: str) -> None:
         return
     log.info("job completed job=%s video=%s duration=%.2f", job_id, video.name, duration)
     if not app.config.get("KEEP_WORK_DIRS"):
-        remove_job_files(ctx.videos_dir, ctx.work_dir.parent, job_id)
+        storage_for(app.config).remove_job_files(job_id)
 
 
 def _stopped(app: Flask, ctx: StageContext, job_id: str, owner: str, flags: _Flags) -> None:
@@ -225,7 +222,7 @@ def _stopped(app: Flask, ctx: StageContext, job_id: str, owner: str, flags: _Fla
         log.warning("job stopped without finishing job=%s lost=%s", job_id, flags.lost.is_set())
         return
     store.mark_cancelled(job_id, owner)
-    remove_job_files(ctx.videos_dir, ctx.work_dir.parent, job_id)
+    storage_for(app.config).remove_job_files(job_id)
     log.info("job cancelled job=%s", job_id)
 
 

@@ -12,10 +12,10 @@ import logging
 import time
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, insert, literal, or_, select, text, update
 
 from ..extensions import db
-from ..models import FINAL_STATUSES, LOCAL_USER_ID, Job, JobStatus, utcnow
+from ..models import FINAL_STATUSES, LOCAL_USER_ID, Job, JobStatus, new_job_id, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,48 @@ def create_job(
     db.session.commit()
     log.info("job created job=%s engine=%s", job.id, engine)
     return job
+
+
+ADMISSION_LOCK = 0x50_4A_0B_AD
+"""PostgreSQL advisory lock key that serialises queue admissions (any constant int64)."""
+
+
+def admit_job(
+    request: dict[str, Any], limit: int, *, engine: str = "local", owner_id: str = LOCAL_USER_ID
+) -> Job | None:
+    """Insert a queued job only while fewer than `limit` wait; None (nothing written) if full.
+
+    Count and insert are one step, so concurrent submits cannot all pass the limit:
+    `INSERT INTO jobs SELECT <row> WHERE (SELECT count(*) … queued) < :limit`, alone in a
+    fresh transaction. SQLite takes its single write lock when that statement begins, before
+    it reads the count, so the next admission waits (busy_timeout) and then counts this row.
+    PostgreSQL's READ COMMITTED would let two such statements count the same snapshot, so
+    there a transaction-scoped advisory lock is taken first, in its own statement: the
+    INSERT's snapshot is then taken after the previous admission committed. Only admissions
+    take it: no other write waits for it (a claim lowers the count; a re-queue brings back
+    a job admitted before).
+    """
+    now, job_id = utcnow(), new_job_id()
+    values = {
+        "id": job_id, "status": JobStatus.QUEUED.value, "engine": engine, "owner_id": owner_id,
+        "request_json": json.dumps(request), "created_at": now, "updated_at": now,
+    }  # fmt: skip
+    columns = Job.__table__.c
+    waiting = (
+        select(func.count()).select_from(Job).where(Job.status == JobStatus.QUEUED.value)
+        .correlate(None).scalar_subquery()
+    )  # fmt: skip
+    row = select(*(literal(v, columns[k].type) for k, v in values.items())).where(waiting < limit)
+    db.session.rollback()  # the INSERT must open the transaction (SQLite: no stale snapshot)
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADMISSION_LOCK})
+    admit = insert(Job.__table__).from_select(list(values), row)
+    inserted = db.session.execute(admit.execution_options(preserve_rowcount=True)).rowcount
+    db.session.commit()
+    if inserted != 1:
+        return None
+    log.info("job created job=%s engine=%s", job_id, engine)
+    return db.session.get(Job, job_id)
 
 
 def get_job(job_id: str) -> Job | None:
@@ -95,6 +137,16 @@ def delete_job(job_id: str) -> bool:
     db.session.delete(job)
     db.session.commit()
     return True
+
+
+def probe_writable() -> None:
+    """Take and drop the write lock with a no-op UPDATE; raises when the database can't write."""
+    db.session.rollback()
+    try:
+        db.session.execute(text("UPDATE jobs SET id = id WHERE 1 = 0"))
+        db.session.commit()
+    finally:
+        db.session.rollback()
 
 
 def count_by_status(status: JobStatus) -> int:

@@ -1,0 +1,238 @@
+"""The only door to jobs: every surface (HTTP, SSE, WebSocket, CLI) submits, reads, cancels
+and deletes jobs here, so the rules (room, queue limit, ownership, cancel and delete
+outcomes) are written once and the blueprints only parse and shape.
+
+Functions take the owner's id, not the request, so the CLI and the streams use them too.
+Another user's job is reported exactly like a missing one (404, never 403). Errors are
+APIError subclasses; a surface with its own words maps them once (tasks: TASK_NOT_FOUND).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC
+from pathlib import Path
+from typing import Any
+
+from flask import current_app
+
+from .. import space
+from ..errors import APIError, storage_full
+from ..models import FINAL_STATUSES, Job, JobStatus
+from ..pipeline.voices import get_voice
+from ..safe_paths import safe_file
+from ..storage import storage_for
+from . import queries, store
+from .executors import get_executor
+from .runner import notify_cancel
+from .spec import JobSpec
+from .uploads import check_named_images
+
+RETRY_AFTER_SECONDS = 30
+MAX_JOB_ID = 64
+
+
+class JobNotFound(APIError):
+    """No such job for this owner (another user's job included)."""
+
+    def __init__(self, job_id: str) -> None:
+        super().__init__(404, "JOB_NOT_FOUND", f"No job with id {job_id[:64]!r}.", field="job_id")
+
+
+class JobFinished(APIError):
+    """Cancel of a job that already ended."""
+
+    def __init__(self, status: str) -> None:
+        message = f"The job is already {status}; there is nothing to cancel."
+        super().__init__(409, "JOB_FINISHED", message, field="job_id")
+
+
+class JobActive(APIError):
+    """Delete of a job still queued or running: it must be cancelled first."""
+
+    def __init__(self) -> None:
+        super().__init__(409, "JOB_ACTIVE", "Cancel the job before deleting it.", field="job_id")
+
+
+class QueueFull(APIError):
+    """JOB_QUEUE_LIMIT jobs already wait; the client should retry shortly."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            429, "QUEUE_FULL", f"{limit} jobs are already waiting; try again shortly.",
+            details={"queue_limit": limit}, headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )  # fmt: skip
+
+
+def require_room() -> None:
+    """Refuse new work (507) while a media folder is below the threshold /health warns at.
+
+    A job accepted now would only fail later for want of room, and an upload would fill
+    the disk the running jobs need.
+    """
+    low = space.low_media_folders(current_app.config)
+    if low:
+        raise storage_full(low, int(current_app.config["HEALTH_MIN_FREE_MB"]))
+
+
+NEEDS = (
+    ("engine", "sora", "video", "SORA_VIDEO_API_BASE_URL"),
+    ("script_source", "remote", "llm", "SORA_LLM_BASE_URL"),
+)
+
+
+def check_upstreams(spec: JobSpec) -> None:
+    """Refuse at once (400) what a configured-off upstream could only fail later."""
+    configured = current_app.config["UPSTREAMS"]
+    for field, value, upstream, setting in NEEDS:
+        if getattr(spec, field) == value and upstream not in configured:
+            raise APIError(
+                400, "UPSTREAM_NOT_CONFIGURED",
+                f"{field} {value} needs an upstream service: the server has no {setting}.",
+                field=field,
+            )  # fmt: skip
+    if get_voice(spec.voice_id).engine == "remote" and "tts" not in configured:
+        raise APIError(
+            400, "UPSTREAM_NOT_CONFIGURED",
+            f"voice {spec.voice_id} needs a speech API: the server has no SORA_TTS_BASE_URL.",
+            field="voice_id",
+        )  # fmt: skip
+
+
+def submit(
+    spec: JobSpec, owner_id: str, *, task: dict[str, Any] | None = None, dispatch: bool = True
+) -> Job:
+    """Check, then commit the job (the 2xx promise) and hand its id to the executor.
+
+    Admission is one atomic step (store.admit_job): concurrent submits never overshoot
+    JOB_QUEUE_LIMIT. `task` is contract 2's original request, kept with the job for its
+    views. `dispatch=False` is for the CLI, which runs the job in its own process.
+    """
+    check_named_images(spec.manual_image_paths, owner_id)
+    check_upstreams(spec)
+    require_room()
+    request = spec.with_seed().model_dump(mode="json")
+    if task is not None:
+        request["task"] = task
+    limit = int(current_app.config["JOB_QUEUE_LIMIT"])
+    job = store.admit_job(request, limit, owner_id=owner_id)
+    if job is None:
+        raise QueueFull(limit)
+    executor = get_executor(current_app) if dispatch else None
+    if executor is not None:
+        executor.submit(job.id)
+    return job
+
+
+def current_view(job_id: str, owner_id: str) -> Job | None:
+    """The job as it is now (a fresh read), or None if it is gone or not the owner's.
+
+    The one read the live streams need; pushed events will call it for the state they send.
+    """
+    job = store.get_job(job_id) if 0 < len(job_id) <= MAX_JOB_ID else None
+    return job if job is not None and job.owner_id == owner_id else None
+
+
+def get_for_owner(job_id: str, owner_id: str) -> Job:
+    """The owner's job; JobNotFound for a missing id and for another user's job alike."""
+    job = current_view(job_id, owner_id)
+    if job is None:
+        raise JobNotFound(job_id)
+    return job
+
+
+def latest_for_owner(owner_id: str) -> Job | None:
+    return store.latest_job(owner_id)
+
+
+def queue_position(job: Job) -> int | None:
+    """1-based place among all queued jobs (oldest first); None when the job isn't queued."""
+    return store.queue_position(job) if job.job_status is JobStatus.QUEUED else None
+
+
+def list_for_owner(
+    owner_id: str, statuses: list[str] | None, offset: int, limit: int
+) -> tuple[list[Job], int]:
+    """One page of the owner's jobs, newest first, and how many match in all."""
+    return store.list_jobs(owner_id, statuses, offset, limit)
+
+
+def counts_for_owner(owner_id: str) -> dict[str, int]:
+    """How many of the owner's jobs are in each status (only statuses that occur)."""
+    return store.counts_by_status(owner_id)
+
+
+def queue_counts() -> dict[str, int]:
+    """Jobs waiting and running in the whole system, for /health."""
+    return {
+        "queued": store.count_by_status(JobStatus.QUEUED),
+        "running": store.count_by_status(JobStatus.RUNNING),
+    }
+
+
+def check_database_writable() -> None:
+    """Raises what the database raises when it can't take a write right now (for /health)."""
+    store.probe_writable()
+
+
+def cancel(job_id: str, owner_id: str) -> tuple[str, Job]:
+    """Cancel the owner's job; returns the outcome and the job as it is now.
+
+    "cancelled": it was queued and ended at once. "cancelling": it runs, and stops at its
+    runner's next check (at once if it runs in this process). JobFinished (409) if it ended.
+    """
+    job = get_for_owner(job_id, owner_id)
+    outcome = store.request_cancel(job.id)
+    if outcome == "finished":
+        raise JobFinished(job.status)
+    if outcome == "cancelling":
+        notify_cancel(job.id)
+    return outcome, get_for_owner(job_id, owner_id)
+
+
+def delete(job_id: str, owner_id: str) -> None:
+    """Remove a finished job's video, thumbnail and row; JobActive (409) while it may run.
+
+    Files go first: a row without files is a failed download, files without a row are
+    leaked disk nobody can name any more.
+    """
+    job = get_for_owner(job_id, owner_id)
+    if job.job_status not in FINAL_STATUSES:
+        raise JobActive()
+    storage = storage_for(current_app.config)
+    for name in (job.video_path, job.thumbnail_path):
+        if name:
+            storage.remove_media(name)
+    store.delete_job(job.id)
+
+
+def media_file(filename: str, owner_id: str) -> Path | None:
+    """The finished video or thumbnail of one of the owner's jobs, if it is a plain file."""
+    job = store.find_by_media(filename)
+    if job is None or job.owner_id != owner_id:
+        return None
+    return safe_file(storage_for(current_app.config).videos_dir, filename)
+
+
+# The feed: what the live streams (SSE, WebSocket) read. They poll it today; pushed events
+# will call the same functions for the state they send, so every stream sees one truth.
+
+
+def event_version(job: Job) -> int:
+    """The job's event id: `updated_at` in milliseconds (a reconnect resumes after it)."""
+    stamp = job.updated_at or job.created_at
+    return int(stamp.replace(tzinfo=stamp.tzinfo or UTC).timestamp() * 1000)
+
+
+def feed(owner_id: str, since_ms: int, job_id: str | None = None) -> list[Job]:
+    """The owner's jobs (or that one job) changed at or after `since_ms`, oldest first."""
+    return queries.changed_since(owner_id, since_ms, job_id)
+
+
+def active_for_owner(owner_id: str) -> list[Job]:
+    """What a fresh dashboard shows first: the owner's queued and running jobs."""
+    return queries.active_jobs(owner_id)
+
+
+def followed(owner_id: str, job_ids: set[str]) -> dict[str, Job]:
+    """The current view of each followed job still there and the owner's, by id."""
+    return {job.id: job for job in queries.owned_jobs(owner_id, job_ids)}

@@ -1,0 +1,179 @@
+"""The distributed deployment through real processes: one gunicorn API, two Celery workers
+and beat, on PostgreSQL and Redis, sharing one directory as the hosts' shared mount."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import requests
+
+from sora_app import create_app
+from sora_app.jobs import store
+from tests.conftest import (
+    FAST_JOB,
+    ROOT,
+    app_config,
+    close_app,
+    free_port,
+    server_env,
+    start_server,
+    stop_server,
+    wait_for_http,
+    wait_for_job,
+)
+from tests.services import postgres_schema, redis_url
+
+SLOWER_JOB = {**FAST_JOB, "duration": 0.4, "num_scenes": 4}
+WORKERS = ("w1", "w2")
+REDIS_DBS = {
+    "test_five_jobs_complete_spread_over_both_workers": 11,
+    "test_killed_worker_job_resumes_on_the_other_worker": 12,
+    "test_cancel_reaches_a_job_running_on_a_worker": 13,
+}
+"""A Redis database of its own per test: no test ever sees another's queue."""
+
+
+def _until(check: Callable[[], object], what: str, timeout: float = 90.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if result := check():
+            return result
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@dataclass
+class Cluster:
+    tmp: Path
+    env: dict[str, str]
+    base: str
+    app: object
+    procs: dict[str, subprocess.Popen] = field(default_factory=dict)
+
+    def celery(self, name: str, *args: str) -> None:
+        log = (self.tmp / f"{name}.log").open("ab")
+        celery = str(Path(sys.executable).parent / "celery")
+        self.procs[name] = subprocess.Popen(
+            [celery, "-A", "sora_app.celery_app", *args, "--loglevel", "INFO"],
+            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+
+    def start_worker(self, name: str) -> None:
+        self.celery(name, "worker", "-n", f"{name}@test", "--concurrency", "1")
+        _until(lambda: f"{name}@test ready." in self.log(name), f"worker {name} to start")
+
+    def log(self, name: str) -> str:
+        return (self.tmp / f"{name}.log").read_text(errors="replace")
+
+    def claims(self, job_id: str) -> list[str]:
+        """Which workers claimed the job, in order (from the store's log lines)."""
+        pattern = re.compile(rf"job claimed job={job_id} owner=\S+:(\w+)@test")
+        found = []
+        for name in WORKERS:
+            found += [(m.start(), m.group(1)) for m in pattern.finditer(self.log(name))]
+        return [name for _, name in sorted(found)]
+
+    def job(self, job_id: str):
+        with self.app.app_context():
+            return store.get_job(job_id)
+
+    def get(self, url: str) -> dict:
+        return requests.get(self.base + url, timeout=5).json()
+
+    def submit(self, request: dict) -> str:
+        answer = requests.post(f"{self.base}/api/generate-video", json=request, timeout=10)
+        assert answer.status_code in (200, 201, 202), answer.text
+        return answer.json()["job_id"]
+
+
+@pytest.fixture
+def cluster(request, tmp_path: Path) -> Iterator[Cluster]:
+    broker = redis_url(REDIS_DBS[request.node.originalname])
+    with postgres_schema() as database:
+        port = free_port()
+        env = server_env(
+            tmp_path, port,
+            SORA_DATABASE_URL=database,
+            SORA_JOB_EXECUTOR="celery",
+            SORA_CELERY_BROKER_URL=broker,
+            SORA_CELERY_QUEUE=f"sora_test_{uuid.uuid4().hex[:8]}",
+            SORA_JOB_MAINTENANCE_SECONDS="0.5",
+            SORA_KEEP_WORK_DIRS="1",  # to look at the stage outputs afterwards
+        )  # fmt: skip
+        app = create_app({**app_config(tmp_path), "SQLALCHEMY_DATABASE_URI": database})
+        server = start_server(env)
+        found = Cluster(tmp_path, env, f"http://127.0.0.1:{port}", app)
+        try:
+            wait_for_http(f"{found.base}/health")
+            for name in WORKERS:
+                found.start_worker(name)
+            found.celery("beat", "beat", "-s", str(tmp_path / "beat-schedule"))
+            yield found
+        finally:
+            for proc in found.procs.values():
+                stop_server(proc, sig=signal.SIGKILL)
+            stop_server(server)
+            close_app(app)
+
+
+def test_five_jobs_complete_spread_over_both_workers(cluster):
+    health = cluster.get("/health")["checks"]["workers"]
+    assert health["ok"] and health["executor"] == "celery", health
+    jobs = [cluster.submit({**FAST_JOB, "topic": f"Lighthouse {i}"}) for i in range(5)]
+    results = [wait_for_job(cluster.get, job_id) for job_id in jobs]
+    assert [r["status"] for r in results] == ["complete"] * 5, results
+    assert [r["attempts"] for r in results] == [1] * 5, "a job was claimed more than once"
+    ran_on = {job_id: cluster.claims(job_id) for job_id in jobs}
+    assert all(len(names) == 1 for names in ran_on.values()), ran_on
+    assert {names[0] for names in ran_on.values()} == set(WORKERS), ran_on
+    for r in results:
+        assert (Path(cluster.app.config["VIDEOS_DIR"]) / r["video_path"]).stat().st_size > 10_000
+
+
+def test_killed_worker_job_resumes_on_the_other_worker(cluster):
+    job_id = cluster.submit(SLOWER_JOB)
+    job = _until(
+        lambda: (j := cluster.job(job_id)).stage_done in ("images", "narration") and j,
+        "the job to reach its later stages",
+    )
+    victim = job.lease_owner.rsplit(":", 1)[1].split("@")[0]
+    work = Path(cluster.app.config["WORK_DIR"]) / job_id
+    finished = [work / "script.json", *sorted(work.glob("scene_*.jpg"))]
+    stamps = {p.name: p.stat().st_mtime_ns for p in finished}
+    os.killpg(cluster.procs[victim].pid, signal.SIGKILL)  # the whole host: worker, pool, ffmpeg
+    cluster.procs[victim].wait()
+    assert cluster.job(job_id).status == "running", "the job should have been mid-flight"
+
+    done = wait_for_job(cluster.get, job_id)
+    assert done["status"] == "complete", done
+    assert done["attempts"] == 2
+    survivor = next(name for name in WORKERS if name != victim)
+    assert cluster.claims(job_id) == [victim, survivor]
+    assert "resuming after stage" in done["details"]
+    assert len(stamps) == 1 + SLOWER_JOB["num_scenes"]
+    for name, mtime in stamps.items():
+        assert (work / name).stat().st_mtime_ns == mtime, f"{name} was redone"
+    videos = Path(cluster.app.config["VIDEOS_DIR"])
+    assert not list(videos.glob(".*")), "the killed attempt's partial output remained"
+    assert (videos / done["video_path"]).stat().st_size > 10_000
+
+
+def test_cancel_reaches_a_job_running_on_a_worker(cluster):
+    job_id = cluster.submit(SLOWER_JOB)
+    _until(lambda: cluster.job(job_id).status == "running", "a worker to claim the job")
+    answer = requests.post(f"{cluster.base}/api/jobs/{job_id}/cancel", timeout=5)
+    assert answer.status_code in (200, 202), answer.text
+    done = wait_for_job(cluster.get, job_id)
+    assert done["status"] == "cancelled", done
+    assert len(cluster.claims(job_id)) == 1
+    assert not (Path(cluster.app.config["WORK_DIR"]) / job_id).exists()

@@ -94,7 +94,42 @@ def post_worker_init(worker: Any) -> None:
             graceful_exit(sig, frame)
 
     signal.signal(signal.SIGTERM, on_sigterm)
+    one_at_a_time = _OneStopAtATime()
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, one_at_a_time.wrap(signal.getsignal(sig)))
     signal.siginterrupt(signal.SIGTERM, False)  # as gunicorn had it: don't break requests
+
+
+class _OneStopAtATime:
+    """Wraps the worker's stop handlers so that none runs inside another.
+
+    A stop comes in pairs (Ctrl-C reaches the worker and the master, which adds a SIGQUIT;
+    systemd's SIGTERM to the group is followed by the master's). Python runs the second
+    handler inside the first, and both hold non-reentrant locks: gthread's handle_quit shuts
+    the thread pool down under its lock, and Event.set() takes the event's. The nested call
+    then waited forever on a lock its own thread held: the job was never handed back and the
+    worker stayed until the master's SIGKILL. One flag for all stop signals (SIGINT's handler
+    was interrupted by SIGQUIT's); a stop signal arriving meanwhile is dropped, as the one
+    running already stops the worker.
+    """
+
+    def __init__(self) -> None:
+        self.running = False
+
+    def wrap(self, handler: Any) -> Any:
+        if not callable(handler):
+            return handler
+
+        def guarded(sig: int, frame: Any) -> None:
+            if self.running:
+                return
+            self.running = True
+            try:
+                handler(sig, frame)
+            finally:
+                self.running = False
+
+        return guarded
 
 
 def worker_int(worker: Any) -> None:

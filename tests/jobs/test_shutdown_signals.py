@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -179,3 +180,41 @@ def test_sigterm_hands_the_job_back_while_a_client_streams_its_events(server):
         os.killpg(master.pid, signal.SIGTERM)
         _wait(lambda: server.job(job_id).status != "running", "the job to leave running")
         _assert_handed_back(server, job_id)
+
+
+SIGNALS = (signal.SIGUSR1, signal.SIGUSR2)
+"""Stand-ins for SIGINT and SIGQUIT, which pytest itself handles."""
+
+
+def test_a_stop_signal_during_the_stop_handler_does_not_deadlock_it():
+    """The pair's second signal arrives while the first handler holds a non-reentrant lock.
+
+    Real signals, as the master's SIGQUIT arrives inside Ctrl-C's SIGINT handler: unguarded,
+    the nested handler waits on the lock its own thread holds (here for 2 s, then records
+    the failure; in the worker it waited for the master's SIGKILL). Two different signals,
+    because each has its own handler and only a guard they share keeps them apart.
+    """
+    from sora_app.gunicorn_conf import _OneStopAtATime
+
+    lock = threading.Lock()
+    entered: list[bool] = []
+
+    def handler(sig: int, frame: object) -> None:
+        got = lock.acquire(timeout=2)
+        entered.append(got)
+        try:
+            if len(entered) == 1:
+                signal.raise_signal(signal.SIGUSR2)  # handled at the next bytecode, lock held
+                sum(range(1000))
+        finally:
+            if got:
+                lock.release()
+
+    guard = _OneStopAtATime()
+    previous = {sig: signal.signal(sig, guard.wrap(handler)) for sig in SIGNALS}
+    try:
+        signal.raise_signal(signal.SIGUSR1)
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+    assert entered == [True], "a nested stop handler waited on its own thread's lock"

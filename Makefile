@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-fast lint format pytest bench-e2e fake-upstreams clean
+.PHONY: install run test test-fast lint format pytest worker beat bench-e2e bench-reads bench-events fake-upstreams clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "python3 is required but was not found on PATH."; exit 1; }
@@ -20,6 +20,14 @@ install: $(STAMP)
 
 run: install
 	$(BIN)/python -m sora_app.serve
+
+# Distributed deployment (SORA_JOB_EXECUTOR=celery, see README "Deployment: many machines"):
+# a job worker host runs `make worker`; exactly one host also runs `make beat` (maintenance).
+worker: install
+	$(BIN)/celery -A sora_app.celery_app worker --loglevel INFO
+
+beat: install
+	$(BIN)/celery -A sora_app.celery_app beat --loglevel INFO
 
 lint: install
 	$(BIN)/ruff check .
@@ -40,6 +48,13 @@ test-fast: lint
 
 bench-e2e: install
 	$(BIN)/python bench/e2e.py
+
+# Issue 9: fast reads vs an in-memory reference (needs wrk), and pushed-event latency.
+bench-reads: install
+	$(BIN)/python bench/reads.py
+
+bench-events: install
+	$(BIN)/python bench/events.py
 
 # Fake hosted services (chat, images, speech, stock, videos) for demos: see README "Hosted services".
 fake-upstreams: install

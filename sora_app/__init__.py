@@ -41,9 +41,17 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 def _configure(app: Flask, test_config: dict[str, Any] | None) -> None:
     app.config.update(load_settings().as_flask_config())
-    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True}
     if test_config:
         app.config.update(test_config)
+    # A server connection can die between requests (restart, failover): ping it on checkout.
+    # A SQLite file can't, and the ping was one more GIL-releasing call per polled read.
+    pre_ping = not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite")
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": pre_ping})
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///:memory:"):
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"].update(
+            pool_size=int(app.config["DB_POOL_SIZE"]),
+            max_overflow=int(app.config["DB_MAX_OVERFLOW"]),
+        )
     check_leases(app.config["JOB_LEASE_SECONDS"], app.config["JOB_HEARTBEAT_SECONDS"])
     for key in ("INSTANCE_DIR", "VIDEOS_DIR", "UPLOADS_DIR", "WORK_DIR"):
         app.config[key] = Path(app.config[key]).resolve()

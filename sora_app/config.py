@@ -161,7 +161,11 @@ class Settings:
     MEDIA_TOKEN_SECONDS: int
     KEEP_WORK_DIRS: bool
     EVENT_POLL_SECONDS: float
+    EVENT_RESYNC_SECONDS: float
     EVENT_HEARTBEAT_SECONDS: float
+    EVENTS_REDIS_URL: str
+    DB_POOL_SIZE: int
+    DB_MAX_OVERFLOW: int
     MAX_EVENT_STREAMS: int
     MAX_STREAMS_PER_USER: int
     WS_AUTH_SECONDS: float
@@ -242,8 +246,12 @@ def load_settings() -> Settings:
         ),
         MEDIA_TOKEN_SECONDS=_env_int("SORA_MEDIA_TOKEN_SECONDS", 3600, minimum=10),
         KEEP_WORK_DIRS=_env_bool("SORA_KEEP_WORK_DIRS", False),
-        EVENT_POLL_SECONDS=_env_float("SORA_EVENT_POLL_SECONDS", 0.5, minimum=0.05),
+        EVENT_POLL_SECONDS=_env_float("SORA_EVENT_POLL_SECONDS", 0.05, minimum=0.01),
+        EVENT_RESYNC_SECONDS=_env_float("SORA_EVENT_RESYNC_SECONDS", 2.0, minimum=0.05),
         EVENT_HEARTBEAT_SECONDS=_env_float("SORA_EVENT_HEARTBEAT_SECONDS", 15.0, minimum=1.0),
+        EVENTS_REDIS_URL=_env("SORA_EVENTS_REDIS_URL", ""),
+        DB_POOL_SIZE=_env_int("SORA_DB_POOL_SIZE", 5, minimum=1),
+        DB_MAX_OVERFLOW=_env_int("SORA_DB_MAX_OVERFLOW", 10),
         MAX_EVENT_STREAMS=_env_int("SORA_MAX_EVENT_STREAMS", 8, minimum=1),
         MAX_STREAMS_PER_USER=_env_int("SORA_MAX_STREAMS_PER_USER", 4, minimum=1),
         WS_AUTH_SECONDS=_env_float("SORA_WS_AUTH_SECONDS", 5.0, minimum=0.1),

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Boolean, DateTime, Float, Index, Integer, String, Text
+from sqlalchemy import Boolean, DateTime, Float, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .extensions import db
@@ -111,6 +111,13 @@ class Job(db.Model):
     __table_args__ = (
         Index("ix_jobs_status_created", "status", "created_at"),
         Index("ix_jobs_created", "created_at"),
+        Index("ix_jobs_updated", "updated_at"),
+        Index("ix_jobs_owner_updated", "owner_id", "updated_at"),
+        # Fast reads (0003_read_indexes): the caller's latest job, newest first with its
+        # tie-break, straight off the index; a media file's job by exact name.
+        Index("ix_jobs_owner_created", "owner_id", "created_at", "id"),
+        Index("ix_jobs_video_path", "video_path"),
+        Index("ix_jobs_thumbnail_path", "thumbnail_path"),
     )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True, default=new_job_id)
@@ -138,6 +145,9 @@ class Job(db.Model):
     )
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
+    """Bumped by the store in the same UPDATE as every real change (not lease renewals): the
+    event id and resume point of live streams (jobs/events.py)."""
 
     @property
     def request(self) -> dict[str, Any]:
@@ -176,7 +186,8 @@ class Job(db.Model):
 def to_task_dict(job: Job) -> dict[str, Any]:
     """Contract 2's camelCase view of a job (the task API and its live messages)."""
     status = job.job_status
-    task = job.request.get("task", {})
+    request = job.request  # parsed once: each read of the property parses the stored JSON
+    task = request.get("task", {})
     body: dict[str, Any] = {
         "videoId": f"{VIDEO_ID_PREFIX}{job.id}",
         "externalVideoId": job.external_video_id,
@@ -184,7 +195,7 @@ def to_task_dict(job: Job) -> dict[str, Any]:
         "status": TASK_STATUS[status],
         "progress": int(job.progress),
         "message": job.substatus,
-        "prompt": task.get("prompt", job.request.get("topic")),
+        "prompt": task.get("prompt", request.get("topic")),
         "model": task.get("model", "local"),
         "duration": task.get("seconds"),
         "createdAt": _iso(job.created_at),

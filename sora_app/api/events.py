@@ -1,92 +1,179 @@
-"""Server-Sent Events: pushed job progress instead of polling.
+"""Server-Sent Events: a thin adapter over jobs/events.py (pushed, not polled).
 
-Mechanism: each stream polls the job table (the source of truth) every EVENT_POLL_SECONDS
-and sends rows whose `updated_at` moved. That reaches subscribers in every gunicorn
-process, whichever process runs the job, with no broker; the scale-out work moves it
-onto Redis pub/sub. Event ids are `updated_at` in milliseconds, so a reconnect with
-`Last-Event-ID` resumes exactly after the last event it saw.
+A stream reads the current state first, then waits on the process's EventHub without a DB
+connection, and on each announced change of its job(s) sends the row's newest state (read once
+per version for all streams of the process). Event ids are the job's `version` (bumped by real
+changes only), so `/api/jobs/<id>/events` with `Last-Event-ID: N` sends exactly the states
+after N: nothing twice, nothing missed. On `/api/events` (all of the caller's jobs, whose
+versions are per job) an id is `<job id>:<version>`, and a reconnect gets the current state of
+the owner's active and recently changed jobs, except one it provably has. Idle streams get a
+`: ping` comment every SORA_EVENT_HEARTBEAT_SECONDS (never a repeated event).
 """
 
 from __future__ import annotations
 
 import json
 import re
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from flask import Blueprint, Response, current_app, request, stream_with_context
 
 from ..auth import current_owner
 from ..errors import APIError
-from ..jobs import service
+from ..jobs import events, service
 from ..models import CONTRACT1_STATUS, FINAL_STATUSES, Job
 from .common import progress_view
 from .stream_slots import client_gone, stream_slots
 
 bp = Blueprint("events", __name__, url_prefix="/api")
 
-EVENT_ID = re.compile(r"[0-9]{1,13}")
-"""An id we sent (milliseconds since 1970); `isdigit()` would pass "²", and 20 digits overflow."""
+EVENT_ID = re.compile(r"(?:([0-9a-f]{1,64}):)?([0-9]{1,13})")
+"""An id we sent: a version, or `<job id>:<version>` on /api/events. 13 digits: ids of the
+release before versions were milliseconds since 1970; such a resume starts afresh."""
+CLOCK_IDS = 10**12
+CLIENT_CHECK_SECONDS = 0.1
+"""How often an idle stream checks that its client is still there (no DB involved)."""
+RECONNECT_LOOKBACK_MS = 10 * 60 * 1000
+"""A resumed /api/events stream also replays jobs changed this recently (ids are per job)."""
 
 
-def _since() -> int:
+@dataclass(frozen=True)
+class Resume:
+    """Where a stream starts: after `version` (of `job_id`, on /api/events)."""
+
+    job_id: str | None = None
+    version: int = 0
+
+
+def _resume() -> Resume:
     raw = request.headers.get("Last-Event-ID") or request.args.get("lastEventId") or "0"
-    if not EVENT_ID.fullmatch(raw):
+    match = EVENT_ID.fullmatch(raw)
+    if match is None:
         raise APIError(
             400, "VALIDATION_ERROR", "Last-Event-ID must be an event id we sent.",
             field="Last-Event-ID",
         )  # fmt: skip
-    return int(raw)
+    version = int(match.group(2))
+    return Resume(match.group(1), 0 if version >= CLOCK_IDS else version)
 
 
-def _message(job: Job) -> str:
+def _message(job: Job, *, tagged: bool) -> str:
+    """The event for a job's state, rendered once per version for all streams of the process
+    (the ETA reads files; a hundred subscribers need it once)."""
+    version = service.event_version(job)
+    key = (job.id, version, tagged)
+    with _rendered_lock:
+        hit = _rendered.get(key)
+    if hit is not None:
+        return hit
     body = progress_view(job)
     kind = "progress" if job.job_status not in FINAL_STATUSES else CONTRACT1_STATUS[job.job_status]
-    return f"id: {service.event_version(job)}\nevent: {kind}\ndata: {json.dumps(body)}\n\n"
+    event_id = f"{job.id}:{version}" if tagged else str(version)
+    message = f"id: {event_id}\nevent: {kind}\ndata: {json.dumps(body)}\n\n"
+    with _rendered_lock:
+        _rendered[key] = message
+        while len(_rendered) > RENDERED:
+            _rendered.popitem(last=False)
+    return message
 
 
-def _ended_before(owner: str, job_id: str, floor: int) -> bool:
-    """A resumed stream of a job whose last event the client already has: nothing to wait for."""
-    job = service.current_view(job_id, owner)
-    return job is None or (job.job_status in FINAL_STATUSES and service.event_version(job) <= floor)
+RENDERED = 2048
+_rendered: OrderedDict[tuple[str, int, bool], str] = OrderedDict()
+_rendered_lock = threading.Lock()
 
 
-def _stream(owner: str, job_id: str | None, since: int, environ: dict) -> Iterator[str]:
-    config = current_app.config
-    poll, heartbeat = float(config["EVENT_POLL_SECONDS"]), float(config["EVENT_HEARTBEAT_SECONDS"])
-    sent: set[tuple[str, int]] = set()
-    floor = since  # a resumed stream sends only what came strictly after Last-Event-ID
-    last_write = time.monotonic()
-    yield f"retry: {int(poll * 2000)}\n\n"
-    if job_id is None and since == 0:  # a fresh dashboard: what is going on now, then changes
-        since = int(time.time() * 1000)
-        for job in service.active_for_owner(owner):
-            sent.add((job.id, service.event_version(job)))
-            yield _message(job)
-    while True:
-        for job in service.feed(owner, since, job_id):
-            version = service.event_version(job)
-            if version <= floor or (job.id, version) in sent:
+class Feed:
+    """What one stream has sent: the last version per job (bounded), and its hub cursor."""
+
+    def __init__(self, owner: str, job_id: str | None, resume: Resume) -> None:
+        self.owner, self.job_id = owner, job_id
+        self.hub = events.hub()
+        self.cursor = self.hub.cursor()  # before the first read: no change falls in between
+        self.sent: OrderedDict[str, int] = OrderedDict()
+        self.finished = False
+        """A followed job's final state is one the client already has (a resume after it)."""
+        if resume.version and (job_id is not None or resume.job_id is not None):
+            self.sent[job_id or str(resume.job_id)] = resume.version
+
+    def first(self, resume: Resume) -> list[str]:
+        """Ids to read first: the job, or the owner's active (and, resuming, recent) jobs."""
+        if self.job_id is not None:
+            return [self.job_id]
+        jobs = service.active_for_owner(self.owner)
+        if resume.job_id is not None or resume.version:
+            since = int(time.time() * 1000) - RECONNECT_LOOKBACK_MS
+            jobs += service.feed(self.owner, since)
+        service.release_connection()
+        return list(dict.fromkeys(job.id for job in jobs))
+
+    def due(self, changes: list[events.Change]) -> list[str]:
+        """Ids among `changes` this stream must re-read (all it follows after a resync)."""
+        ids: dict[str, None] = {}
+        for change in changes:
+            if change.job_id is None:
+                ids.update(dict.fromkeys(self.sent if self.job_id is None else [self.job_id]))
+            elif change.job_id == self.job_id or (
+                self.job_id is None and change.owner_id == self.owner
+            ):
+                ids[change.job_id] = None
+        return list(ids)
+
+    def messages(self, job_ids: list[str]) -> Iterator[tuple[str, Job | None]]:
+        """The message for each job whose newest state this client lacks."""
+        for job_id in job_ids:
+            job = service.live_job(job_id)
+            if job is None or job.owner_id != self.owner:
+                yield "", None
                 continue
-            sent.add((job.id, version))
-            since = max(since, version)
-            last_write = time.monotonic()
-            yield _message(job)
-            if job_id is not None and job.job_status in FINAL_STATUSES:
+            version = service.event_version(job)
+            if version <= self.sent.get(job.id, 0):
+                self.finished |= job.id == self.job_id and job.job_status in FINAL_STATUSES
+                continue
+            self.sent[job.id] = version
+            self.sent.move_to_end(job.id)
+            while len(self.sent) > MAX_REMEMBERED:
+                self.sent.popitem(last=False)
+            yield _message(job, tagged=self.job_id is None), job
+
+
+MAX_REMEMBERED = 1000
+
+
+def _stream(owner: str, job_id: str | None, resume: Resume, environ: dict) -> Iterator[str]:
+    heartbeat = float(current_app.config["EVENT_HEARTBEAT_SECONDS"])
+    yield "retry: 1000\n\n"
+    feed = Feed(owner, job_id, resume)
+    with feed.hub.subscription():
+        due = feed.first(resume)
+        last_write = time.monotonic()
+        while True:
+            for message, job in feed.messages(due):
+                if job is None:
+                    if job_id is not None:
+                        return  # deleted while followed
+                    continue
+                last_write = time.monotonic()
+                yield message
+                if job_id is not None and job.job_status in FINAL_STATUSES:
+                    return
+            if feed.finished:
                 return
-        if job_id is not None and _ended_before(owner, job_id, floor):
-            return
-        if time.monotonic() - last_write >= heartbeat:
-            last_write = time.monotonic()
-            yield ": ping\n\n"
-        sent = {(i, v) for i, v in sent if v >= since}
-        time.sleep(poll)
-        if client_gone(environ):  # free the slot now, not at the next heartbeat's failed write
-            return
+            wait = min(CLIENT_CHECK_SECONDS, max(0.0, last_write + heartbeat - time.monotonic()))
+            feed.cursor, changes = feed.hub.wait(feed.cursor, wait)
+            due = feed.due(changes)
+            if time.monotonic() - last_write >= heartbeat:
+                last_write = time.monotonic()
+                yield ": ping\n\n"
+            if not changes and client_gone(environ):  # free the slot now, not at a failed write
+                return
 
 
 def _response(job_id: str | None) -> Response:
-    owner, since = current_owner(), _since()  # bad input is refused before a slot is taken
+    owner, resume = current_owner(), _resume()  # bad input is refused before a slot is taken
     if request.method == "HEAD":  # headers only: no stream, so no slot to hold
         return _event_stream_response(iter(()))
     slot = stream_slots().acquire(owner)
@@ -99,7 +186,7 @@ def _response(job_id: str | None) -> Response:
 
     def generate() -> Iterator[str]:
         with slot:
-            yield from _stream(owner, job_id, since, environ)
+            yield from _stream(owner, job_id, resume, environ)
 
     response = _event_stream_response(stream_with_context(generate()))
     response.call_on_close(slot.release)  # a body never iterated (or cut short) still frees it
@@ -116,7 +203,9 @@ def _event_stream_response(body: Iterator[str]) -> Response:
 @bp.get("/jobs/<job_id>/events")
 def job_events(job_id: str):
     """One job's changes; the current state first, and the stream ends when the job does."""
-    return _response(service.get_for_owner(job_id, current_owner()).id)
+    job_id = service.get_for_owner(job_id, current_owner()).id
+    service.release_connection()  # the stream reads again when it starts; hold nothing
+    return _response(job_id)
 
 
 @bp.get("/events")

@@ -1,8 +1,9 @@
 """WebSocket /ws: contract 2's live task updates (auth, subscriptions, progress, heartbeat).
 
-Like the SSE streams (events.py), one loop per socket waits up to EVENT_POLL_SECONDS for a
-client message, then polls the job table, so a job in any gunicorn process reaches every
-subscriber with no broker. A socket holds a gthread thread, so it takes an SSE stream slot.
+The protocol lives here; the feed (socket state, job messages, the wait) in ws_live.py, a thin
+adapter over jobs/events.py like the SSE streams: a socket sleeps until a client message or a
+published change of its jobs, with no DB connection held. A socket holds a gthread thread, so
+it takes an SSE stream slot.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import re
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,12 +24,10 @@ from simple_websocket import ConnectionClosed, Server
 from .. import auth, tokens
 from ..errors import APIError
 from ..extensions import sock
-from ..jobs import service
-from ..models import FINAL_STATUSES, LOCAL_USER_ID, VIDEO_ID_PREFIX, Job, JobStatus
-from ..pipeline.images import ASPECTS
-from .common import task_view
+from ..jobs import events, service
+from ..models import FINAL_STATUSES, LOCAL_USER_ID, VIDEO_ID_PREFIX
 from .health import VERSION
-from .stream_slots import Slot, stream_slots
+from .ws_live import Connection, push_changes, send_job, wait
 
 log = logging.getLogger(__name__)
 
@@ -41,84 +39,14 @@ HANDSHAKE_KEY_BYTES = 16
 WS_ENDPOINT = "__flask_sock.live_updates"
 """flask-sock registers /ws on a blueprint of its own."""
 TASK_ID = re.compile(r"[A-Za-z0-9_-]{1,100}")
-RESCAN_MS = 2000
-"""subscribe_all re-reads this far behind its watermark, so a slow commit is not missed."""
+SESSION_CHECK_SECONDS = 1.0
+"""How often a signed-in socket checks that its login was not ended (one small read)."""
 CLOSE_POLICY = 1008
 CLOSE_TRY_LATER = 1013
 
 
 class AuthFailed(Exception):
     """A token was refused; the text says why and goes to the client."""
-
-
-@dataclass
-class Connection:
-    """One socket's state: who it acts for and what it follows."""
-
-    ws: Server
-    id: str
-    auth_required: bool
-    owner: str | None = None
-    tasks: set[str] = field(default_factory=set)
-    everything: bool = False
-    since: int = 0
-    token_claims: dict[str, Any] | None = None
-    token_expires: float | None = None
-    seen: dict[str, tuple[int, tuple[str, int, str]]] = field(default_factory=dict)
-    last_write: float = field(default_factory=time.monotonic)
-    slot: Slot | None = None
-    auth_deadline: float | None = None
-    """When an anonymous socket of AUTH_MODE=required is closed unless it authenticated."""
-
-    def take_slot(self, owner: str) -> bool:
-        """Hold a stream slot for `owner` (only sockets that act for someone hold one)."""
-        if self.slot is not None and self.slot.owner == owner:
-            return True
-        self.drop_slot()
-        self.slot = stream_slots().acquire(owner)
-        return self.slot is not None
-
-    def drop_slot(self) -> None:
-        if self.slot is not None:
-            self.slot.release()
-            self.slot = None
-
-    def send(self, kind: str, payload: dict[str, Any]) -> None:
-        body = {"type": kind, "timestamp": int(time.time() * 1000), "payload": payload}
-        self.ws.send(json.dumps(body))
-        self.last_write = time.monotonic()
-
-    def error(self, code: str, message: str, **extra: Any) -> None:
-        self.send("error", {"code": code, "message": message, **extra})
-
-
-def task_message(job: Job) -> tuple[str, dict[str, Any]]:
-    """The live message for a job's current state: progress, completed or failed."""
-    task = task_view(job)
-    ids = {"videoId": task["videoId"], "externalVideoId": task["externalVideoId"]}
-    status = job.job_status
-    if status is JobStatus.COMPLETED:
-        width, height = ASPECTS.get(job.request.get("aspect_ratio", ""), ASPECTS["9:16"])
-        result = {"videoUrl": task["videoUrl"], "duration": task["videoDuration"]}
-        result["resolution"] = f"{width}x{height}"
-        return "taskCompleted", {**ids, "status": "completed", "progress": 100, "result": result}
-    if status in FINAL_STATUSES:
-        text = job.error_message or f"The task was {status.value}."
-        error = {"code": job.error_code or status.value.upper(), "message": text}
-        payload = {**ids, "status": status.value, "progress": task["progress"], "error": error}
-        return "taskFailed", payload
-    payload = {**ids, "status": task["status"], "progress": task["progress"]}
-    return "taskProgress", {**payload, "message": task["message"], "etaSeconds": task["etaSeconds"]}
-
-
-def _send_job(conn: Connection, job: Job) -> None:
-    """Send a job's state unless this socket already has it (a lease heartbeat changes nothing)."""
-    mark = (job.status, int(job.progress), job.substatus)
-    last = conn.seen.get(job.id)
-    conn.seen[job.id] = (service.event_version(job), mark)
-    if last is not None and last[1] == mark:
-        return
-    conn.send(*task_message(job))
 
 
 def verify_token(raw: Any, *, media_only: bool = False) -> dict[str, Any]:
@@ -190,8 +118,8 @@ def _on_subscribe_task(conn: Connection, payload: dict[str, Any]) -> None:
     video_id = _video_id(conn, payload) if owner else None
     if owner is None or video_id is None:
         return
-    job = service.current_view(video_id.removeprefix(VIDEO_ID_PREFIX), owner)
-    if job is None:  # another user's task is as good as missing
+    job = service.live_job(video_id.removeprefix(VIDEO_ID_PREFIX))
+    if job is None or job.owner_id != owner:  # another user's task is as good as missing
         conn.error("TASK_NOT_FOUND", f"No task with id {video_id!r}.", videoId=video_id)
         return
     if job.job_status not in FINAL_STATUSES:
@@ -199,8 +127,11 @@ def _on_subscribe_task(conn: Connection, payload: dict[str, Any]) -> None:
             conn.error("TOO_MANY_SUBSCRIPTIONS", "Unsubscribe from some tasks first.")
             return
         conn.tasks.add(job.id)
-    conn.seen.pop(job.id, None)  # a (re)subscribe always gets the current state
-    _send_job(conn, job)
+    conn.seen.pop(job.id, None)  # a (re)subscribe gets the current state ...
+    resume = payload.get("version")
+    if isinstance(resume, int) and not isinstance(resume, bool) and resume > 0:
+        conn.seen[job.id] = (resume, ("", -1, ""))  # ... unless it names a version it has
+    send_job(conn, job)
 
 
 def _on_unsubscribe_task(conn: Connection, payload: dict[str, Any]) -> None:
@@ -215,10 +146,12 @@ def _on_subscribe_all(conn: Connection, _payload: dict[str, Any]) -> None:
     owner = _owner(conn)
     if owner is None:
         return
-    conn.everything, conn.since = True, int(time.time() * 1000)
+    conn.everything = True
     conn.send("subscribed", {"scope": "all"})
-    for job in service.active_for_owner(owner):
-        _send_job(conn, job)
+    active = service.active_for_owner(owner)
+    service.release_connection()
+    for job in active:
+        send_job(conn, job)
 
 
 def _on_unsubscribe_all(conn: Connection, _payload: dict[str, Any]) -> None:
@@ -256,34 +189,6 @@ def _handle(conn: Connection, raw: str | bytes) -> bool:
     return handler(conn, payload) is not False
 
 
-def _push_changes(conn: Connection) -> None:
-    """Send what changed in the followed tasks since the last look."""
-    if not conn.tasks and not conn.everything:
-        return
-    owner = conn.owner or LOCAL_USER_ID
-    jobs: dict[str, Job] = {}
-    if conn.everything:
-        jobs = {job.id: job for job in service.feed(owner, conn.since - RESCAN_MS)}
-    if conn.tasks:
-        found = service.followed(owner, conn.tasks)
-        for gone in conn.tasks - found.keys():  # deleted while followed
-            conn.tasks.discard(gone)
-            conn.error("TASK_NOT_FOUND", "The task was deleted.", videoId=VIDEO_ID_PREFIX + gone)
-        jobs.update(found)
-    for job in sorted(jobs.values(), key=service.event_version):
-        _send_job(conn, job)
-        if job.job_status in FINAL_STATUSES:
-            conn.tasks.discard(job.id)
-        if conn.everything:
-            conn.since = max(conn.since, service.event_version(job))
-    floor = conn.since - RESCAN_MS
-    conn.seen = {
-        job_id: seen
-        for job_id, seen in conn.seen.items()
-        if job_id in conn.tasks or (conn.everything and seen[0] >= floor)
-    }
-
-
 def _session_ended(conn: Connection) -> str | None:
     """An authenticated socket lives no longer than its token: expiry or logout ends it."""
     if conn.token_claims is None:
@@ -308,29 +213,35 @@ def _drop_session(conn: Connection, code: str) -> None:
 
 
 def _serve(conn: Connection) -> str:
-    """The socket's loop: client messages as they come, the job table every poll interval."""
-    config = current_app.config
-    poll, heartbeat = float(config["EVENT_POLL_SECONDS"]), float(config["EVENT_HEARTBEAT_SECONDS"])
+    """The socket's loop: client messages and pushed job changes as they come."""
+    heartbeat = float(current_app.config["EVENT_HEARTBEAT_SECONDS"])
     if "token" in request.args and not _authenticate(conn, request.args["token"], media_only=True):
         return "auth_failed"
-    next_poll = time.monotonic() + poll
-    while True:
-        wake = min(next_poll, conn.auth_deadline or next_poll)
-        raw = conn.ws.receive(timeout=max(0.0, wake - time.monotonic()))
-        if raw is not None and not _handle(conn, raw):
-            return "auth_failed"
-        if conn.auth_deadline is not None and time.monotonic() >= conn.auth_deadline:
-            conn.error("AUTH_TIMEOUT", "No auth message in time; reconnect and authenticate.")
-            conn.ws.close(CLOSE_POLICY, "Authentication timeout")
-            return "auth_timeout"
-        if time.monotonic() >= next_poll:
-            ended = _session_ended(conn)
-            if ended:
-                _drop_session(conn, ended)
-            _push_changes(conn)
-            next_poll = time.monotonic() + poll
-        if time.monotonic() - conn.last_write >= heartbeat:
-            conn.send("ping", {})  # keeps proxies from closing an idle socket
+    hub = events.hub()
+    conn.cursor = hub.cursor()
+    next_check = time.monotonic() + SESSION_CHECK_SECONDS
+    with hub.subscription(conn.on_change):
+        while True:
+            conn.ws.event.clear()  # before looking: a message or change from now on wakes us
+            while (raw := conn.ws.receive(timeout=0)) is not None:
+                if not _handle(conn, raw):
+                    return "auth_failed"
+            now = time.monotonic()
+            if conn.auth_deadline is not None and now >= conn.auth_deadline:
+                conn.error("AUTH_TIMEOUT", "No auth message in time; reconnect and authenticate.")
+                conn.ws.close(CLOSE_POLICY, "Authentication timeout")
+                return "auth_timeout"
+            if now >= next_check:
+                ended = _session_ended(conn)
+                service.release_connection()
+                if ended:
+                    _drop_session(conn, ended)
+                next_check = now + SESSION_CHECK_SECONDS
+            push_changes(conn)
+            if time.monotonic() - conn.last_write >= heartbeat:
+                conn.send("ping", {})  # keeps proxies from closing an idle socket
+            wake = min(next_check, conn.last_write + heartbeat, conn.auth_deadline or next_check)
+            wait(conn, wake - time.monotonic())
 
 
 def _refuse(conn: Connection) -> None:

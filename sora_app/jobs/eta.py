@@ -14,6 +14,7 @@ replaced atomically: it survives restarts and every gunicorn worker reads the sa
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -21,7 +22,7 @@ import os
 import statistics
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,7 @@ from typing import Any
 from ..models import FINAL_STATUSES, STAGE_RANGES, STAGES, Job, JobStatus
 from ..pipeline.images import ASPECTS
 from ..pipeline.voices import get_voice
-from ..storage import storage_for
+from ..storage import Storage, storage_for
 from .spec import JobSpec
 
 log = logging.getLogger(__name__)
@@ -133,10 +134,15 @@ class SpeedBook:
 
     def speed(self, key: str) -> float | None:
         """Seconds per unit: the median of recent measurements, else the default, else None."""
-        samples = self._load().get(key)
-        if samples:
-            return statistics.median(samples)
-        return DEFAULT_SPEEDS.get(key)
+        return self.speeds([key])[0]
+
+    def speeds(self, keys: Iterable[str]) -> list[float | None]:
+        """speed() of several keys off one look at the file (one stat per answer, not four)."""
+        samples = self._load()
+        return [
+            statistics.median(found) if (found := samples.get(key)) else DEFAULT_SPEEDS.get(key)
+            for key in keys
+        ]
 
     def record(self, key: str, seconds: float, units: float) -> None:
         if units <= 0 or seconds < 0:
@@ -154,15 +160,15 @@ class SpeedBook:
             raise
 
 
-_books: dict[Path, SpeedBook] = {}
+_books: dict[Any, SpeedBook] = {}
 
 
 def speed_book(config: Mapping[str, Any]) -> SpeedBook:
     """One book per speeds file and process, so its parsed contents are reused between answers."""
-    path = Path(config["INSTANCE_DIR"]) / "cache" / SPEEDS_FILE
-    book = _books.get(path)
+    book = _books.get(config["INSTANCE_DIR"])  # by the setting: no Path built per answer
     if book is None:
-        book = _books.setdefault(path, SpeedBook(path))
+        path = Path(config["INSTANCE_DIR"]) / "cache" / SPEEDS_FILE
+        book = _books.setdefault(config["INSTANCE_DIR"], SpeedBook(path))
     return book
 
 
@@ -186,14 +192,63 @@ def start_stage(work_dir: Path, stage: str, attempt: int, now: float | None = No
         log.warning("event=eta_clock_failed stage=%s error=%s", stage, exc)
 
 
-def _stage_elapsed(job: Job, stage: str, config: Mapping[str, Any], now: float) -> float | None:
-    """Seconds the running stage has run in this attempt; None when no clock says so."""
+SPEC_MEMO = 1024
+"""Parsed requests kept per process: a polled job's request is parsed once, not per answer."""
+_specs: dict[str, JobSpec | None] = {}
+
+
+def _spec_of(request_json: str) -> JobSpec | None:
+    """The job's request as a JobSpec (None if it no longer validates), memoised by its text.
+
+    A stored request never changes, and parsing it was the largest part of a progress answer.
+    """
+    if request_json in _specs:
+        return _specs[request_json]
     try:
-        path = storage_for(config).work_dir(job.id) / STAGE_CLOCK_FILE
-        clock = json.loads(path.read_text())
+        spec: JobSpec | None = JobSpec.model_validate(json.loads(request_json))
+    except ValueError:  # pydantic's ValidationError too: a request that no longer validates
+        spec = None
+    if len(_specs) >= SPEC_MEMO:
+        _specs.clear()
+    _specs[request_json] = spec
+    return spec
+
+
+@functools.lru_cache(maxsize=8)
+def _storage(videos: Path, work: Path, uploads: Path) -> Storage:
+    """storage_for, built once per set of folders (not a Storage and three Paths per answer)."""
+    return storage_for({"VIDEOS_DIR": videos, "WORK_DIR": work, "UPLOADS_DIR": uploads})
+
+
+CLOCK_MEMO = 1024
+"""Stage clocks kept per process, each for one state of its job's row."""
+_clocks: dict[tuple[Any, ...], float | None] = {}
+
+
+def _stage_elapsed(job: Job, stage: str, config: Mapping[str, Any], now: float) -> float | None:
+    """Seconds the running stage has run in this attempt; None when no clock says so.
+
+    The clock file is read once per state of the row (its version and updated_at), not on
+    every poll: a file read is three more calls that give up the GIL, in every answer about
+    a running job. A stage writes its clock as it starts, before its first progress write.
+    """
+    key = (job.id, job.attempts, stage, job.version, job.updated_at, config["WORK_DIR"])
+    if key not in _clocks:
+        if len(_clocks) >= CLOCK_MEMO:
+            _clocks.clear()
+        _clocks[key] = _read_clock(job, stage, config)
+    started = _clocks[key]
+    return None if started is None else max(0.0, now - started)
+
+
+def _read_clock(job: Job, stage: str, config: Mapping[str, Any]) -> float | None:
+    """When this attempt's `stage` started, from the job's clock file; None if it doesn't say."""
+    try:
+        storage = _storage(config["VIDEOS_DIR"], config["WORK_DIR"], config["UPLOADS_DIR"])
+        clock = json.loads((storage.work_dir(job.id) / STAGE_CLOCK_FILE).read_text())
         if clock["stage"] != stage or clock["attempt"] != job.attempts:
             return None
-        return max(0.0, now - float(clock["started"]))
+        return float(clock["started"])
     except (OSError, ValueError, TypeError, KeyError):
         return None
 
@@ -227,17 +282,15 @@ def estimate(job: Job, config: Mapping[str, Any], now: float | None = None) -> i
         return 0
     if status in FINAL_STATUSES:
         return None
-    try:
-        spec = JobSpec.model_validate(job.request)
-    except ValueError:  # pydantic's ValidationError too: a request that no longer validates
-        return None
-    if spec.engine != "local":
+    spec = _spec_of(job.request_json)
+    if spec is None or spec.engine != "local":
         return None
     book, size = speed_book(config), JobSize.of(spec)
-    priors: dict[str, float | None] = {}
-    for stage in STAGES:
-        speed = book.speed(f"{stage}:{provider(stage, spec, config['UPSTREAMS'])}")
-        priors[stage] = None if speed is None else speed * size.units(stage)
+    keys = [f"{stage}:{provider(stage, spec, config['UPSTREAMS'])}" for stage in STAGES]
+    priors: dict[str, float | None] = {
+        stage: None if speed is None else speed * size.units(stage)
+        for stage, speed in zip(STAGES, book.speeds(keys), strict=True)
+    }
     done = STAGES.index(job.stage_done) + 1 if job.stage_done in STAGES else 0
     if status is JobStatus.QUEUED or done >= len(STAGES):
         left = [priors[stage] for stage in STAGES[done:]]

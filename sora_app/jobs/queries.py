@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import Row, bindparam, select
 
 from ..extensions import db
 from ..models import Job, JobStatus
@@ -36,3 +36,46 @@ def owned_jobs(owner_id: str, job_ids: set[str]) -> list[Job]:
     db.session.rollback()
     query = select(Job).where(Job.id.in_(sorted(job_ids)), Job.owner_id == owner_id)
     return list(db.session.scalars(query))
+
+
+# The polled reads (jobs/read_cache.py): a few columns by index, in a fresh transaction, so
+# a cached job is checked against the database on every read without loading the row. The
+# statements are built once: building one costs more than SQLite takes to answer it.
+
+_JOB_STAMP = select(Job.owner_id, Job.version, Job.updated_at).where(Job.id == bindparam("job_id"))
+_LATEST_STAMP = (
+    select(Job.id, Job.version, Job.updated_at)
+    .where(Job.owner_id == bindparam("owner_id"))
+    .order_by(Job.created_at.desc(), Job.id.desc())
+    .limit(1)
+)
+_MEDIA_OWNER = {
+    column.key: select(Job.owner_id).where(column == bindparam("name")).limit(1)
+    for column in (Job.video_path, Job.thumbnail_path)
+}
+
+
+def job_stamp(job_id: str) -> Row[tuple[str | None, int, datetime]] | None:
+    """(owner_id, version, updated_at) of one job by primary key, or None."""
+    db.session.rollback()
+    return db.session.connection().execute(_JOB_STAMP, {"job_id": job_id}).first()
+
+
+def latest_stamp(owner_id: str) -> Row[tuple[str, int, datetime]] | None:
+    """(id, version, updated_at) of the owner's newest job: one step on ix_jobs_owner_created."""
+    db.session.rollback()
+    return db.session.connection().execute(_LATEST_STAMP, {"owner_id": owner_id}).first()
+
+
+def owns_media(filename: str, owner_id: str) -> bool:
+    """Whether one of the owner's jobs produced this video or thumbnail file.
+
+    One exact, indexed lookup per column (each Range request of a video asks): no ORM row.
+    """
+    db.session.rollback()
+    connection = db.session.connection()
+    for query in _MEDIA_OWNER.values():
+        found = connection.execute(query, {"name": filename}).first()
+        if found is not None:
+            return found.owner_id == owner_id
+    return False

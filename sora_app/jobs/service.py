@@ -9,7 +9,6 @@ APIError subclasses; a surface with its own words maps them once (tasks: TASK_NO
 
 from __future__ import annotations
 
-from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +16,12 @@ from flask import current_app
 
 from .. import space
 from ..errors import APIError, storage_full
+from ..extensions import db
 from ..models import FINAL_STATUSES, Job, JobStatus
 from ..pipeline.voices import get_voice
 from ..safe_paths import safe_file
 from ..storage import storage_for
-from . import queries, store
+from . import events, queries, read_cache, store
 from .executors import get_executor
 from .runner import notify_cancel
 from .spec import JobSpec
@@ -126,10 +126,11 @@ def submit(
 def current_view(job_id: str, owner_id: str) -> Job | None:
     """The job as it is now (a fresh read), or None if it is gone or not the owner's.
 
-    The one read the live streams need; pushed events will call it for the state they send.
+    The one read the polled views and live streams need: one indexed check of the row's
+    version, the row itself from this process's cache when it has not changed (read_cache).
+    The job is detached and shared with other threads: read it, never change it.
     """
-    job = store.get_job(job_id) if 0 < len(job_id) <= MAX_JOB_ID else None
-    return job if job is not None and job.owner_id == owner_id else None
+    return read_cache.job_for_owner(job_id, owner_id) if 0 < len(job_id) <= MAX_JOB_ID else None
 
 
 def get_for_owner(job_id: str, owner_id: str) -> Job:
@@ -141,7 +142,8 @@ def get_for_owner(job_id: str, owner_id: str) -> Job:
 
 
 def latest_for_owner(owner_id: str) -> Job | None:
-    return store.latest_job(owner_id)
+    """The owner's newest job as it is now (what /api/progress without an id polls)."""
+    return read_cache.latest_for_owner(owner_id)
 
 
 def queue_position(job: Job) -> int | None:
@@ -207,20 +209,43 @@ def delete(job_id: str, owner_id: str) -> None:
 
 def media_file(filename: str, owner_id: str) -> Path | None:
     """The finished video or thumbnail of one of the owner's jobs, if it is a plain file."""
-    job = store.find_by_media(filename)
-    if job is None or job.owner_id != owner_id:
+    if not queries.owns_media(filename, owner_id):  # every Range request asks: no ORM row
         return None
     return safe_file(storage_for(current_app.config).videos_dir, filename)
 
 
-# The feed: what the live streams (SSE, WebSocket) read. They poll it today; pushed events
-# will call the same functions for the state they send, so every stream sees one truth.
+# The feed: what the live streams (SSE, WebSocket) read. They wait on jobs/events.py and read
+# the row (the truth) when it announces a version; no stream keeps a DB connection meanwhile.
 
 
 def event_version(job: Job) -> int:
-    """The job's event id: `updated_at` in milliseconds (a reconnect resumes after it)."""
-    stamp = job.updated_at or job.created_at
-    return int(stamp.replace(tzinfo=stamp.tzinfo or UTC).timestamp() * 1000)
+    """The job's event id and resume point: its `version`, bumped by every real change."""
+    return int(job.version)
+
+
+def live_job(job_id: str) -> Job | None:
+    """The job's newest state, read once per version for every stream of this process.
+
+    Detached from the session (streams of other threads share it); the session is released
+    before this returns, so the caller may wait without holding a connection.
+    """
+
+    def load() -> Job | None:
+        try:
+            job = store.get_job(job_id) if 0 < len(job_id) <= MAX_JOB_ID else None
+            if job is not None:
+                db.session.expunge(job)
+            return job
+        finally:
+            release_connection()
+
+    return events.hub().snapshot(job_id, load)
+
+
+def release_connection() -> None:
+    """End the session's transaction, handing its connection back to the pool."""
+    db.session.rollback()
+    db.session.close()
 
 
 def feed(owner_id: str, since_ms: int, job_id: str | None = None) -> list[Job]:

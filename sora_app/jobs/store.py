@@ -3,6 +3,11 @@
 Every write is a single statement in its own transaction, conditioned on the state it
 expects (and on the lease owner for running jobs). That makes claims atomic across threads
 and processes, on SQLite and PostgreSQL alike, and keeps no transaction open during media work.
+
+Every real change (status, progress, substatus, details, result) also sets
+`version = version + 1` in that same statement, and is published to the live streams
+(jobs/events.py) right after its commit; lease renewals and stage bookkeeping change no
+version, so they wake no stream.
 """
 
 from __future__ import annotations
@@ -12,10 +17,11 @@ import logging
 import time
 from typing import Any
 
-from sqlalchemy import func, insert, literal, or_, select, text, update
+from sqlalchemy import and_, case, func, insert, literal, select, text, update
 
 from ..extensions import db
 from ..models import FINAL_STATUSES, LOCAL_USER_ID, Job, JobStatus, new_job_id, utcnow
+from . import events
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +37,20 @@ def _write(stmt) -> int:
     return result.rowcount
 
 
+BUMP = {"version": Job.version + 1}
+"""A real change: the event id moves in the same UPDATE, so it is atomic on both databases."""
+
+
+def _change(stmt) -> int:
+    """`_write` for a statement that bumps the version: publish the changed rows after commit."""
+    db.session.rollback()
+    returning = stmt.returning(Job.id, Job.owner_id, Job.version)
+    rows = db.session.execute(returning.execution_options(synchronize_session=False)).all()
+    db.session.commit()
+    events.publish_rows(rows)
+    return len(rows)
+
+
 def create_job(
     request: dict[str, Any], *, engine: str = "local", owner_id: str = LOCAL_USER_ID
 ) -> Job:
@@ -38,6 +58,7 @@ def create_job(
     job = Job(request_json=json.dumps(request), engine=engine, owner_id=owner_id)
     db.session.add(job)
     db.session.commit()
+    events.publish_rows([(job.id, owner_id, 1)])  # the default of a new row
     log.info("job created job=%s engine=%s", job.id, engine)
     return job
 
@@ -80,6 +101,7 @@ def admit_job(
     db.session.commit()
     if inserted != 1:
         return None
+    events.publish_rows([(job_id, owner_id, 1)])  # the server default of a new row
     log.info("job created job=%s engine=%s", job_id, engine)
     return db.session.get(Job, job_id)
 
@@ -98,10 +120,16 @@ def latest_job(owner_id: str | None = None) -> Job | None:
 
 
 def find_by_media(filename: str) -> Job | None:
-    """The job that produced a video or thumbnail file, to check who may download it."""
+    """The job that produced a video or thumbnail file, to check who may download it.
+
+    Two exact lookups, each on its own index: an OR of the two columns scanned the table.
+    """
     db.session.rollback()
-    query = select(Job).where(or_(Job.video_path == filename, Job.thumbnail_path == filename))
-    return db.session.scalars(query.limit(1)).first()
+    for column in (Job.video_path, Job.thumbnail_path):
+        job = db.session.scalars(select(Job).where(column == filename).limit(1)).first()
+        if job is not None:
+            return job
+    return None
 
 
 def list_jobs(
@@ -134,8 +162,10 @@ def delete_job(job_id: str) -> bool:
     job = db.session.get(Job, job_id)
     if job is None or job.job_status not in FINAL_STATUSES:
         return False
+    owner_id = job.owner_id
     db.session.delete(job)
     db.session.commit()
+    events.publish_rows([(job_id, owner_id, 0)])  # version 0: the row is gone
     return True
 
 
@@ -167,10 +197,11 @@ def queue_position(job: Job) -> int:
 
 def claim(job_id: str, owner: str, lease_seconds: float) -> bool:
     """Atomically move this queued job to running under `owner`'s lease."""
-    claimed = _write(
+    claimed = _change(
         update(Job)
         .where(Job.id == job_id, Job.status == JobStatus.QUEUED.value)
         .values(
+            **BUMP,
             status=JobStatus.RUNNING.value,
             lease_owner=owner,
             lease_expires_at=time.time() + lease_seconds,
@@ -201,6 +232,7 @@ def claim_next(owner: str, lease_seconds: float) -> str | None:
 def _final(status: JobStatus, **values: Any) -> dict[str, Any]:
     """Values for any transition out of running: the lease is released, the end stamped."""
     return {
+        **BUMP,
         "status": status.value,
         "lease_owner": None,
         "lease_expires_at": None,
@@ -232,7 +264,7 @@ def request_cancel(job_id: str) -> str:
 
     Returns "cancelled", "cancelling" or "finished" (nothing to cancel).
     """
-    if _write(
+    if _change(
         update(Job)
         .where(Job.id == job_id, Job.status == JobStatus.QUEUED.value)
         .values(
@@ -246,10 +278,10 @@ def request_cancel(job_id: str) -> str:
         )
     ):
         return "cancelled"
-    if _write(
+    if _change(
         update(Job)
         .where(Job.id == job_id, Job.status == JobStatus.RUNNING.value)
-        .values(cancel_requested=True, substatus="Cancelling")
+        .values(**BUMP, cancel_requested=True, substatus="Cancelling")
     ):
         return "cancelling"
     return "finished"
@@ -261,23 +293,24 @@ def is_cancel_requested(job_id: str) -> bool:
 
 
 def report_progress(job_id: str, owner: str, progress: float, substatus: str, details: str) -> bool:
-    """Record progress; it never moves backwards, even if callers race."""
-    return (
-        _write(
-            update(Job)
-            .where(*_owned(job_id, owner), Job.progress <= progress)
-            .values(progress=progress, substatus=substatus[:200], details=details)
-        )
-        == 1
-    )
+    """Record progress; it never moves backwards, even if callers race.
+
+    A write that repeats the stored values moves no version (SET reads the old row).
+    """
+    substatus = substatus[:200]
+    same = and_(Job.progress == progress, Job.substatus == substatus, Job.details == details)
+    bump = case((same, Job.version), else_=Job.version + 1)
+    values = {"progress": progress, "substatus": substatus, "details": details, "version": bump}
+    stmt = update(Job).where(*_owned(job_id, owner), Job.progress <= progress).values(values)
+    return _change(stmt) == 1
 
 
 def set_external_id(job_id: str, owner: str, external_video_id: str) -> None:
     """Store the upstream's id right after creation, so a resumed job polls it again."""
-    _write(
+    _change(
         update(Job)
         .where(Job.id == job_id, Job.lease_owner == owner)
-        .values(external_video_id=external_video_id, engine="sora")
+        .values(**BUMP, external_video_id=external_video_id, engine="sora")
     )
 
 
@@ -288,7 +321,7 @@ def mark_stage_done(job_id: str, owner: str, stage: str) -> None:
 def complete(
     job_id: str, owner: str, video_path: str, thumbnail_path: str | None, duration: float
 ) -> bool:
-    done = _write(
+    done = _change(
         update(Job)
         .where(*_owned(job_id, owner))
         .values(
@@ -307,7 +340,7 @@ def complete(
 
 
 def fail(job_id: str, owner: str, code: str, message: str) -> None:
-    _write(
+    _change(
         update(Job)
         .where(*_owned(job_id, owner))
         .values(
@@ -318,7 +351,7 @@ def fail(job_id: str, owner: str, code: str, message: str) -> None:
 
 
 def mark_cancelled(job_id: str, owner: str) -> None:
-    _write(
+    _change(
         update(Job)
         .where(*_owned(job_id, owner))
         .values(
@@ -355,7 +388,7 @@ def recover_expired(max_attempts: int, now: float | None = None) -> tuple[int, l
     failed = [
         job_id
         for job_id in out_of_tries
-        if _write(
+        if _change(
             update(Job)
             .where(Job.id == job_id, *expired)
             .values(
@@ -368,10 +401,11 @@ def recover_expired(max_attempts: int, now: float | None = None) -> tuple[int, l
             )
         )
     ]
-    requeued = _write(
+    requeued = _change(
         update(Job)
         .where(*expired, Job.attempts < max_attempts)
         .values(
+            **BUMP,
             status=JobStatus.QUEUED.value,
             substatus="Re-queued after a worker stopped; resuming",
             lease_owner=None,
@@ -391,10 +425,11 @@ def release_leases(owner_prefix: str, *, refund_attempt: bool = True) -> int:
     did not stop in time: the attempt number names its temp files, and the next attempt's
     must differ from the ones this dying process may still touch.
     """
-    released = _write(
+    released = _change(
         update(Job)
         .where(Job.status == JobStatus.RUNNING.value, Job.lease_owner.startswith(owner_prefix))
         .values(
+            **BUMP,
             status=JobStatus.QUEUED.value,
             substatus="Re-queued: the server restarted; resuming",
             lease_owner=None,

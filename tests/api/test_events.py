@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from tests.conftest import FAST_JOB, serve
+from tests.conftest import FAST_JOB, serve, wait_for_job
 
 
 @pytest.fixture(scope="module")
@@ -128,3 +128,67 @@ def test_other_users_stream_is_404(sse_server):
         timeout=10,
     )
     assert response.status_code == 404
+
+
+def test_resume_by_version_replays_nothing_twice_and_misses_nothing(sse_server):
+    """Ids are the job's version: across a reconnect they strictly increase, and the second
+    stream starts exactly after the last id the first one delivered."""
+    job_id = start_job(sse_server)
+    url = f"{sse_server}/api/jobs/{job_id}/events"
+    with requests.get(url, stream=True, timeout=60) as response:
+        first = [e for e in read_events(response, limit=3) if "data" in e]
+    with requests.get(
+        url, headers={"Last-Event-ID": first[-1]["id"]}, stream=True, timeout=60
+    ) as again:
+        rest = [e for e in read_events(again) if "data" in e]
+    ids = [int(e["id"]) for e in first + rest]
+    assert ids == sorted(set(ids)), f"a state was sent twice or out of order: {ids}"
+    assert rest[-1]["event"] == "complete"
+    states = [json.dumps({**e["data"], "eta_seconds": None}) for e in first + rest]
+    assert len(states) == len(set(states)), "no identical event is ever re-sent"
+
+
+def test_an_id_from_the_clock_era_starts_afresh(sse_server):
+    """A client of the release whose ids were milliseconds resumes with the current state."""
+    job_id = start_job(sse_server)
+    with requests.get(
+        f"{sse_server}/api/jobs/{job_id}/events",
+        headers={"Last-Event-ID": "1796118203058"}, stream=True, timeout=60,
+    ) as response:  # fmt: skip
+        events = [e for e in read_events(response) if "data" in e]
+    assert events[-1]["event"] == "complete" and int(events[0]["id"]) < 100
+
+
+STREAMS = 60
+
+
+@pytest.fixture(scope="module")
+def small_pool_server(tmp_path_factory) -> Iterator[str]:
+    """A pool of 5 connections (no overflow) and room for far more streams than that."""
+    yield from serve(
+        tmp_path_factory.mktemp("pool"), SORA_DB_POOL_SIZE="5", SORA_DB_MAX_OVERFLOW="0",
+        SORA_MAX_EVENT_STREAMS=str(STREAMS + 10), SORA_WEB_THREADS=str(STREAMS + 30),
+    )  # fmt: skip
+
+
+def test_open_streams_hold_no_db_connection(small_pool_server):
+    """60 streams against 5 connections: requests still answer and a job completes (before
+    pushed events each stream kept a connection and the pool ran dry: 500s, failed jobs)."""
+    base = small_pool_server
+    streams = [requests.get(f"{base}/api/events", stream=True, timeout=60) for _ in range(STREAMS)]
+    try:
+        assert all(s.status_code == 200 for s in streams)
+        followed = [iter_events(s) for s in streams]
+        assert all(next(events) for events in followed)  # each stream is live (retry: line)
+        job_id = start_job(base)
+        for _ in range(10):
+            assert requests.get(f"{base}/health", timeout=10).status_code == 200
+            assert requests.get(f"{base}/api/progress/{job_id}", timeout=10).status_code == 200
+        final = wait_for_job(lambda path: requests.get(base + path, timeout=10).json(), job_id)
+        assert final["status"] == "complete", final
+        for events in followed[:3]:  # and the streams saw it end
+            done = next(e for e in events if e.get("event") == "complete")
+            assert done["data"]["job_id"] == job_id
+    finally:
+        for stream in streams:
+            stream.close()

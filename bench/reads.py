@@ -21,6 +21,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -153,6 +154,35 @@ def summarise(rounds: list[dict[str, dict[str, Any]]], names: list[str]) -> dict
     return summary
 
 
+class ProgressWriter:
+    """Moves the running job's substatus `per_second` times a second, as the runner would
+    (store.report_progress under the job's lease): every write invalidates replayed answers."""
+
+    def __init__(self, app: Any, job_id: str, lease_owner: str) -> None:
+        self.app, self.job_id, self.lease_owner = app, job_id, lease_owner
+        self.done = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self, per_second: float) -> None:
+        self._thread = threading.Thread(target=self._run, args=(1 / per_second,), daemon=True)
+        self._thread.start()
+
+    def _run(self, interval: float) -> None:
+        from sora_app.jobs import store
+
+        with self.app.app_context():
+            while not self._stop.wait(interval):
+                self.done += 1
+                text = f"Creating scene 2 of 2 (write {self.done})"
+                store.report_progress(self.job_id, self.lease_owner, 40.0, text, "")
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="rounds (each runs every target)")
@@ -164,6 +194,10 @@ def main() -> None:
     parser.add_argument("--running", type=int, default=3, help="running jobs in the table")
     parser.add_argument("--target", choices=("running", "finished"), default="running")
     parser.add_argument("--only", nargs="*", help="endpoint names to run (default: all)")
+    parser.add_argument(
+        "--writes-per-second", type=float, default=0.0,
+        help="progress writes to the polled running job during the load (a job at work)",
+    )  # fmt: skip
     parser.add_argument(
         "--env", action="append", default=[], metavar="KEY=VALUE",
         help="extra server settings, e.g. --env SORA_WEB_THREADS=32 (both servers)",
@@ -182,13 +216,16 @@ def main() -> None:
     paths = endpoints(job_id)
     if args.only:
         paths = {k: v for k, v in paths.items() if k in args.only}
-    project = reference = None
+    project = reference = writer = None
     try:
         project = start_project_server(env, tmp, port)
         data = tmp / "reference.json"
         capture_reference_data(project, job_id, seeded.running[-1], data)
         reference = start_reference(env, tmp, data)
         check_same_answers(project, reference, paths)
+        if args.writes_per_second > 0:
+            writer = ProgressWriter(app, seeded.running[0], seeded.lease_owner)
+            writer.start(args.writes_per_second)
         targets = {"reference": reference.base_url + paths[next(iter(paths))]}
         targets.update({name: project.base_url + path for name, path in paths.items()})
         for url in targets.values():  # warm both servers (imports, connections, caches)
@@ -202,6 +239,8 @@ def main() -> None:
                  for name, url in targets.items()}
             )  # fmt: skip
         loads.append(load_average())
+        if writer is not None:
+            writer.stop()
         project.stop()
         reference.stop()
         report = {
@@ -211,6 +250,8 @@ def main() -> None:
             "wrk": f"-t{args.threads} -c{args.connections} -d{args.duration:g}s --latency",
             "table": {"finished_jobs": args.jobs, "running_jobs": len(seeded.running)},
             "target_job": args.target,
+            "writes_per_second": args.writes_per_second,
+            "writes_done": writer.done if writer is not None else 0,
             "paths": paths,
             "reference_path": paths[next(iter(paths))],
             "runs": args.runs,

@@ -1,8 +1,8 @@
 """sora_app: turns a topic into a finished, narrated video.
 
 `create_app` runs named steps: config -> logging -> extensions -> blueprints -> errors ->
-cli -> storage. It starts no job workers: the server entry point (wsgi.py) does, so CLI
-commands and tests decide for themselves.
+cli -> storage -> polled-read replays. It starts no job workers: the server entry point
+(wsgi.py) does, so CLI commands and tests decide for themselves.
 """
 
 from __future__ import annotations
@@ -19,9 +19,11 @@ from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .auth import init_auth
+from .change_counter import init_change_counter
 from .config import check_leases, load_settings
 from .errors import register_error_handlers
 from .extensions import cors, db, sock
+from .polled_reads import init_polled_reads
 from .ratelimits import init_limiter
 from .response_policy import init_response_policy
 from .schema import init_migrations, upgrade_schema
@@ -36,6 +38,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_error_handlers(app)
     _register_cli(app)
     _init_storage(app)
+    init_polled_reads(app, init_change_counter(app))  # outermost: sees the raw request
     return app
 
 

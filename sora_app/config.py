@@ -163,6 +163,7 @@ class Settings:
     EVENT_POLL_SECONDS: float
     EVENT_RESYNC_SECONDS: float
     EVENT_HEARTBEAT_SECONDS: float
+    READ_REPLAY_SECONDS: float
     EVENTS_REDIS_URL: str
     DB_POOL_SIZE: int
     DB_MAX_OVERFLOW: int
@@ -249,6 +250,7 @@ def load_settings() -> Settings:
         EVENT_POLL_SECONDS=_env_float("SORA_EVENT_POLL_SECONDS", 0.05, minimum=0.01),
         EVENT_RESYNC_SECONDS=_env_float("SORA_EVENT_RESYNC_SECONDS", 2.0, minimum=0.05),
         EVENT_HEARTBEAT_SECONDS=_env_float("SORA_EVENT_HEARTBEAT_SECONDS", 15.0, minimum=1.0),
+        READ_REPLAY_SECONDS=_env_float("SORA_READ_REPLAY_SECONDS", 0.5, minimum=0.0),
         EVENTS_REDIS_URL=_env("SORA_EVENTS_REDIS_URL", ""),
         DB_POOL_SIZE=_env_int("SORA_DB_POOL_SIZE", 5, minimum=1),
         DB_MAX_OVERFLOW=_env_int("SORA_DB_MAX_OVERFLOW", 10),

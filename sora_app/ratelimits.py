@@ -78,12 +78,17 @@ def _check_undecorated_routes() -> None:
     adds default, application, blueprint and meta limits, and this app sets none. Resolving
     that nothing applies cost ~15 % of a polled read (/api/progress), every request.
     """
+    if undecorated_limits_exist():
+        limiter._check_request_limit()
+
+
+def undecorated_limits_exist() -> bool:
+    """Whether a default, application, blueprint or meta limit is set (none by default)."""
     manager = limiter.limit_manager
-    if (
+    return bool(
         manager.default_limits
         or manager.application_limits
         or manager._blueprint_limits
         or manager._endpoint_hints
         or limiter._meta_limits
-    ):
-        limiter._check_request_limit()
+    )

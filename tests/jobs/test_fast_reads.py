@@ -32,9 +32,14 @@ OWNER = LOCAL_USER_ID
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def two_workers(request, tmp_path: Path) -> Iterator[tuple[Flask, Flask]]:
-    """Two app instances on the same database (SQLite file, or a PostgreSQL schema)."""
+    """Two app instances on the same database (SQLite file, or a PostgreSQL schema).
+
+    Without the replays of polled reads on SQLite (tests/test_polled_reads.py), so these reach
+    the row cache underneath them, which serves every read with PostgreSQL.
+    """
     if request.param == "sqlite":
-        apps = (create_app(app_config(tmp_path)), create_app(app_config(tmp_path)))
+        config = {**app_config(tmp_path), "READ_REPLAY_SECONDS": 0.0}
+        apps = (create_app(config), create_app(config))
         yield apps
         for app in apps:
             close_app(app)

@@ -23,6 +23,7 @@ import os
 import struct
 import threading
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from flask import Flask, current_app, has_app_context
 from sqlalchemy import event
@@ -66,9 +67,14 @@ class ChangeCounter:
 def sqlite_file(url: str) -> Path | None:
     """The database file of a sqlite:/// URL; None for a server database or an in-memory one."""
     parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+    database = parsed.database or ""
+    if parsed.get_backend_name() != "sqlite":
         return None
-    return Path(parsed.database).resolve()
+    if database.startswith("file:"):  # sqlite:///file:/path?mode=ro&uri=true
+        database = urlsplit(database).path
+    if database in ("", ":memory:") or parsed.query.get("mode") == "memory":
+        return None
+    return Path(database).resolve()
 
 
 def init_change_counter(app: Flask) -> ChangeCounter | None:

@@ -164,5 +164,8 @@ def test_only_a_sqlite_file_has_a_counter(make_app):
     assert sqlite_file("postgresql+psycopg://sora@db/sora") is None
     assert sqlite_file("sqlite:///:memory:") is None
     assert sqlite_file("sqlite:////srv/sora/db.sqlite") == Path("/srv/sora/db.sqlite")
+    uri = "sqlite:///file:/srv/sora/db.sqlite?mode=ro&uri=true"
+    assert sqlite_file(uri) == Path("/srv/sora/db.sqlite")
+    assert sqlite_file("sqlite:///file:shared?mode=memory&cache=shared&uri=true") is None
     app = make_app(READ_REPLAY_SECONDS=0.0)
     assert not isinstance(app.wsgi_app, PolledReads), "0 turns replays off"

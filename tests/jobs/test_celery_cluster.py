@@ -3,6 +3,7 @@ and beat, on PostgreSQL and Redis, sharing one directory as the hosts' shared mo
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -11,6 +12,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -126,11 +128,35 @@ def cluster(request, tmp_path: Path) -> Iterator[Cluster]:
             close_app(app)
 
 
+def _follow(base: str, job_id: str) -> list[tuple[str, int]]:
+    """(event, progress) as an SSE subscriber on the API process receives them, to the end."""
+    seen: list[tuple[str, int]] = []
+    with requests.get(f"{base}/api/jobs/{job_id}/events", stream=True, timeout=120) as stream:
+        kind = ""
+        for line in stream.iter_lines(decode_unicode=True):
+            if line.startswith("event: "):
+                kind = line.removeprefix("event: ")
+            elif line.startswith("data: "):
+                seen.append((kind, round(json.loads(line.removeprefix("data: "))["progress"])))
+                if kind in ("complete", "error", "cancelled"):
+                    break
+    return seen
+
+
 def test_five_jobs_complete_spread_over_both_workers(cluster):
+    """...and a subscriber on the API process sees a job that a worker process runs, live."""
     health = cluster.get("/health")["checks"]["workers"]
     assert health["ok"] and health["executor"] == "celery", health
     jobs = [cluster.submit({**FAST_JOB, "topic": f"Lighthouse {i}"}) for i in range(5)]
-    results = [wait_for_job(cluster.get, job_id) for job_id in jobs]
+    with ThreadPoolExecutor(1) as pool:
+        followed = pool.submit(_follow, cluster.base, jobs[-1])
+        results = [wait_for_job(cluster.get, job_id) for job_id in jobs]
+        events = followed.result(timeout=60)
+    assert events[-1] == ("complete", 100), events
+    steps = [progress for kind, progress in events if kind == "progress"]
+    assert len({p // 25 for p in steps}) >= 3, (
+        f"the stages' progress did not reach the API: {events}"
+    )
     assert [r["status"] for r in results] == ["complete"] * 5, results
     assert [r["attempts"] for r in results] == [1] * 5, "a job was claimed more than once"
     ran_on = {job_id: cluster.claims(job_id) for job_id in jobs}

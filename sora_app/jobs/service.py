@@ -243,7 +243,14 @@ def live_job(job_id: str) -> Job | None:
 
 
 def release_connection() -> None:
-    """End the session's transaction, handing its connection back to the pool."""
+    """End the session's transaction, handing its connection back to the pool.
+
+    The rows read so far are detached first, with what they loaded: a stream reads its jobs,
+    lets the connection go, then sends them. A rollback would have expired them and the
+    close detached them, so the first attribute read raised DetachedInstanceError (an
+    `/api/events` stream opened while a job was active died before its first event).
+    """
+    db.session.expunge_all()
     db.session.rollback()
     db.session.close()
 

@@ -97,6 +97,15 @@ def test_all_jobs_stream_sends_heartbeats_and_changes(sse_server):
     assert mine[-1]["event"] == "complete"
 
 
+def test_all_jobs_stream_opened_while_a_job_runs_starts_with_it(sse_server):
+    """The stream reads the active jobs before it lets its connection go (it died here)."""
+    job_id = start_job(sse_server)
+    with requests.get(f"{sse_server}/api/events", stream=True, timeout=60) as response:
+        events = read_events(response)
+    assert events[1]["data"]["job_id"] == job_id, events[:3]  # after the retry: line
+    assert events[-1]["event"] == "complete", events[-3:]
+
+
 def test_idle_stream_sends_heartbeats(sse_server):
     with requests.get(f"{sse_server}/api/events", stream=True, timeout=30) as response:
         for event in iter_events(response):

@@ -192,3 +192,12 @@ def _finished_job(app: Flask, owner: str) -> str:
     (videos / thumb).write_bytes(b"jpg")
     assert store.complete(job.id, "test-worker", video, thumb, 1.0)
     return job.id
+
+
+def test_rows_read_before_the_connection_is_released_stay_readable(any_db_app):
+    """A stream reads the active jobs, lets its connection go, then sends them."""
+    with any_db_app.app_context():
+        job = service.submit(SPEC, "alice")
+        active = service.active_for_owner("alice")
+        service.release_connection()
+        assert [(j.id, j.status, j.progress) for j in active] == [(job.id, "queued", 0)]

@@ -138,16 +138,23 @@ def wait_for_http(url: str, timeout: float = 60.0) -> None:
 
 
 def start_server(env: dict[str, str]) -> subprocess.Popen:
-    """The production server (gunicorn + the project's config), as `make run` starts it."""
+    """The production server (gunicorn + the project's config), as `make run` starts it.
+
+    Its log goes to `server-<port>.log` beside the instance folder, never to a pipe: nobody
+    reads one, and a long-lived server that filled its 64 KiB blocked in the middle of a write
+    until the master killed the worker (streams then ended mid-body).
+    """
     gunicorn = Path(sys.executable).parent / "gunicorn"
-    return subprocess.Popen(
-        [str(gunicorn), "-c", "python:sora_app.gunicorn_conf", "wsgi:app"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
+    log_path = Path(env["SORA_INSTANCE_DIR"]).parent / f"server-{env['SORA_PORT']}.log"
+    with log_path.open("ab") as log:
+        return subprocess.Popen(
+            [str(gunicorn), "-c", "python:sora_app.gunicorn_conf", "wsgi:app"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+            start_new_session=True,
+        )
 
 
 def stop_server(proc: subprocess.Popen, sig: int = 15) -> None:

@@ -24,7 +24,6 @@ import http.client
 import json
 import os
 import random
-import shutil
 import socket
 import sys
 import tempfile
@@ -37,6 +36,8 @@ from typing import Any
 
 from liveserver import (
     Server,
+    add_server_arguments,
+    clean_up,
     code_version,
     free_port,
     instance_env,
@@ -490,11 +491,7 @@ def main() -> None:
         "--load-seconds", type=float, default=20.0,
         help="how long the requests run when the job could not be submitted",
     )  # fmt: skip
-    parser.add_argument(
-        "--env", action="append", default=[], metavar="KEY=VALUE",
-        help="server settings on top of the raised stream limits",
-    )  # fmt: skip
-    parser.add_argument("--keep", action="store_true", help="keep the temp folder (logs, db)")
+    add_server_arguments(parser, "server settings on top of the raised stream limits")
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="sora-bench-events-"))
@@ -543,10 +540,7 @@ def main() -> None:
     finally:
         if server is not None:
             server.stop()
-        if args.keep:
-            print(f"kept {tmp}", file=sys.stderr)
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
+        clean_up(tmp, args.keep)
 
 
 if __name__ == "__main__":

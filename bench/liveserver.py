@@ -7,9 +7,11 @@ Nothing here touches the checkout's own instance/ or videos/: every run gets a t
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import statistics
@@ -99,6 +101,20 @@ def instance_env(tmp: Path, port: int, extra: Mapping[str, str] | None = None) -
     }
     env.update(extra or {})
     return env
+
+
+def add_server_arguments(parser: argparse.ArgumentParser, env_help: str) -> None:
+    """--env KEY=VALUE (server settings) and --keep (the temp folder), as every bench has them."""
+    parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE", help=env_help)
+    parser.add_argument("--keep", action="store_true", help="keep the temp folder (logs, db)")
+
+
+def clean_up(tmp: Path, keep: bool) -> None:
+    """Remove the bench's temp folder, or say where it was kept (--keep)."""
+    if keep:
+        print(f"kept {tmp}", file=sys.stderr)
+    else:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def parse_env_overrides(pairs: list[str]) -> dict[str, str]:

@@ -29,6 +29,8 @@ from typing import Any
 from liveserver import (
     BENCH,
     Server,
+    add_server_arguments,
+    clean_up,
     code_version,
     free_port,
     get_json,
@@ -198,11 +200,9 @@ def main() -> None:
         "--writes-per-second", type=float, default=0.0,
         help="progress writes to the polled running job during the load (a job at work)",
     )  # fmt: skip
-    parser.add_argument(
-        "--env", action="append", default=[], metavar="KEY=VALUE",
-        help="extra server settings, e.g. --env SORA_WEB_THREADS=32 (both servers)",
-    )  # fmt: skip
-    parser.add_argument("--keep", action="store_true", help="keep the temp folder (logs, db)")
+    add_server_arguments(
+        parser, "extra server settings, e.g. --env SORA_WEB_THREADS=32 (both servers)"
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: apt-get install -y wrk")
@@ -267,10 +267,7 @@ def main() -> None:
         for server in (project, reference):
             if server is not None:
                 server.stop()
-        if args.keep:
-            print(f"kept {tmp}", file=sys.stderr)
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
+        clean_up(tmp, args.keep)
 
 
 if __name__ == "__main__":

@@ -281,6 +281,16 @@ def test_open_mode_anonymous_socket_follows_local_tasks(ws_server, connect):
     assert socket.next("unsubscribed")["payload"] == {"videoId": video_id}
 
 
+def test_subscribe_all_while_a_task_runs_starts_with_it(ws_server, connect):
+    """The active tasks are read, the connection let go, then sent (that read used to fail)."""
+    video_id = create_task(ws_server)
+    socket = connect()
+    socket.send("subscribe_all")
+    assert socket.next("subscribed")["payload"] == {"scope": "all"}
+    assert socket.next("taskProgress", "taskCompleted")["payload"]["videoId"] == video_id
+    assert task_messages(socket, video_id)[-1]["type"] == "taskCompleted"
+
+
 def test_connection_limit_refuses_politely(ws_server, connect):
     refused = None
     for _ in range(MAX_SOCKETS + 1):  # earlier tests' sockets may still hold a slot briefly

@@ -119,19 +119,6 @@ def latest_job(owner_id: str | None = None) -> Job | None:
     return db.session.scalars(query).first()
 
 
-def find_by_media(filename: str) -> Job | None:
-    """The job that produced a video or thumbnail file, to check who may download it.
-
-    Two exact lookups, each on its own index: an OR of the two columns scanned the table.
-    """
-    db.session.rollback()
-    for column in (Job.video_path, Job.thumbnail_path):
-        job = db.session.scalars(select(Job).where(column == filename).limit(1)).first()
-        if job is not None:
-            return job
-    return None
-
-
 def list_jobs(
     owner_id: str, statuses: list[str] | None, offset: int, limit: int
 ) -> tuple[list[Job], int]:

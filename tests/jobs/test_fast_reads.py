@@ -203,5 +203,5 @@ def test_a_video_is_served_only_to_the_owner_of_its_job(app, client) -> None:
     assert client.get("/api/video/v_2.mp4").status_code == 404  # bob's
     assert client.get("/api/video/v_3.mp4").status_code == 404  # nobody's
     with app.app_context():
-        assert store.find_by_media("v_1.jpg").id == job_id
-        assert store.find_by_media("v_2.mp4").id == other
+        assert queries.owns_media("v_1.jpg", "local") and queries.owns_media("v_2.mp4", "bob")
+        assert not queries.owns_media("v_2.mp4", "local")

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import time
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -62,28 +61,20 @@ def _resume() -> Resume:
 
 
 def _message(job: Job, *, tagged: bool) -> str:
-    """The event for a job's state, rendered once per version for all streams of the process
-    (the ETA reads files; a hundred subscribers need it once)."""
+    """The event for a job's state, rendered once per version for all streams of the process."""
     version = service.event_version(job)
-    key = (job.id, version, tagged)
-    with _rendered_lock:
-        hit = _rendered.get(key)
-    if hit is not None:
-        return hit
-    body = progress_view(job)
-    kind = "progress" if job.job_status not in FINAL_STATUSES else CONTRACT1_STATUS[job.job_status]
-    event_id = f"{job.id}:{version}" if tagged else str(version)
-    message = f"id: {event_id}\nevent: {kind}\ndata: {json.dumps(body)}\n\n"
-    with _rendered_lock:
-        _rendered[key] = message
-        while len(_rendered) > RENDERED:
-            _rendered.popitem(last=False)
-    return message
+
+    def render() -> str:
+        body = progress_view(job)
+        status = job.job_status
+        kind = "progress" if status not in FINAL_STATUSES else CONTRACT1_STATUS[status]
+        event_id = f"{job.id}:{version}" if tagged else str(version)
+        return f"id: {event_id}\nevent: {kind}\ndata: {json.dumps(body)}\n\n"
+
+    return _rendered.get((job.id, version, tagged), render)
 
 
-RENDERED = 2048
-_rendered: OrderedDict[tuple[str, int, bool], str] = OrderedDict()
-_rendered_lock = threading.Lock()
+_rendered: events.Rendered[tuple[str, int, bool], str] = events.Rendered()
 
 
 class Feed:

@@ -10,7 +10,6 @@ Each send carries the job's `version`; `subscribe_task {videoId, version}` resum
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -26,9 +25,7 @@ from .stream_slots import Slot, stream_slots
 
 MAX_SEEN = 1000
 """Jobs whose last sent version a socket remembers (a dashboard follows many over time)."""
-RENDERED = 2048
-_rendered: OrderedDict[tuple[str, int], tuple[str, dict[str, Any]]] = OrderedDict()
-_rendered_lock = threading.Lock()
+_rendered: events.Rendered[tuple[str, int], tuple[str, dict[str, Any]]] = events.Rendered()
 
 
 @dataclass
@@ -81,19 +78,9 @@ class Connection:
 def task_message(job: Job) -> tuple[str, dict[str, Any]]:
     """The live message for a job's current state: progress, completed or failed.
 
-    Rendered once per job version for all sockets of the process (the ETA reads files).
+    Rendered once per job version for all sockets of the process.
     """
-    key = (job.id, service.event_version(job))
-    with _rendered_lock:
-        hit = _rendered.get(key)
-    if hit is not None:
-        return hit
-    message = _render(job)
-    with _rendered_lock:
-        _rendered[key] = message
-        while len(_rendered) > RENDERED:
-            _rendered.popitem(last=False)
-    return message
+    return _rendered.get((job.id, service.event_version(job)), lambda: _render(job))
 
 
 def _render(job: Job) -> tuple[str, dict[str, Any]]:

@@ -30,7 +30,7 @@ import threading
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from flask import Flask, current_app
 
@@ -170,6 +170,35 @@ class EventHub:
                 self.subscribers -= 1
                 if listener is not None:
                     self._listeners.discard(listener)
+
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class Rendered(Generic[K, V]):
+    """Messages rendered once per job version for every stream of the process.
+
+    A hundred subscribers of one job need its message once per change (building one reads
+    the ETA's speed file). The least recently used of `size` keys go first.
+    """
+
+    def __init__(self, size: int = 2048) -> None:
+        self.size = size
+        self._messages: OrderedDict[K, V] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: K, render: Callable[[], V]) -> V:
+        with self._lock:
+            hit = self._messages.get(key)
+        if hit is not None:
+            return hit
+        message = render()  # outside the lock: two streams may render the same one, harmlessly
+        with self._lock:
+            self._messages[key] = message
+            while len(self._messages) > self.size:
+                self._messages.popitem(last=False)
+        return message
 
 
 def hub_for(app: Flask) -> EventHub:

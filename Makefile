@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-fast lint format pytest worker beat bench-e2e bench-reads bench-events fake-upstreams clean
+.PHONY: install run test test-fast test-postgresql lint format pytest worker beat bench-e2e bench-reads bench-events fake-upstreams clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "python3 is required but was not found on PATH."; exit 1; }
@@ -41,6 +41,11 @@ pytest: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test: lint pytest
+
+# The same suite with every app and server on PostgreSQL (SORA_TEST_POSTGRES_URL, default the
+# local `test` database; one schema per test): the distributed deployment's database.
+test-postgresql: install
+	SORA_TEST_DATABASE=postgresql $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The quick local loop: everything but the long renders marked slow (CI runs those).
 test-fast: lint

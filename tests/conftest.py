@@ -19,6 +19,8 @@ from sora_app import create_app
 from sora_app.extensions import db
 from sora_app.jobs.executors import start_executor
 
+from .suite_database import SUITE_DATABASE, database_url, drop_schemas, skip_reason
+
 ROOT = Path(__file__).resolve().parent.parent
 
 FAST_JOB = {
@@ -33,6 +35,31 @@ FAST_JOB = {
 """The cheapest real job: two scenes, ~9 s of espeak narration."""
 
 
+def pytest_report_header(config) -> str:
+    return f"suite database: {SUITE_DATABASE} (SORA_TEST_DATABASE)"
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Deselect what cannot run on this suite's database (see tests/suite_database.py)."""
+    kept, dropped = [], []
+    for item in items:
+        (dropped if skip_reason(item) else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
+@pytest.fixture(autouse=True)
+def _own_database_schemas(tmp_path: Path) -> Iterator[None]:
+    """On PostgreSQL, drop the schemas this test's instance folders got (after its apps closed)."""
+    yield
+    drop_schemas(under=tmp_path.resolve())
+
+
+def pytest_sessionfinish(session) -> None:
+    drop_schemas()
+
+
 def app_config(tmp: Path) -> dict:
     instance = tmp / "instance"
     return {
@@ -41,7 +68,7 @@ def app_config(tmp: Path) -> dict:
         "VIDEOS_DIR": tmp / "videos",
         "UPLOADS_DIR": instance / "uploads",
         "WORK_DIR": instance / "work",
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance / 'test.sqlite'}",
+        "SQLALCHEMY_DATABASE_URI": database_url(instance),
         "JOB_LEASE_SECONDS": 3.0,
         "JOB_HEARTBEAT_SECONDS": 0.5,
         "JOB_SCAN_SECONDS": 0.2,
@@ -77,7 +104,7 @@ def server_env(tmp: Path, port: int, **extra: str) -> dict[str, str]:
     env.update(
         SORA_INSTANCE_DIR=str(instance),
         SORA_VIDEOS_DIR=str(tmp / "videos"),
-        SORA_DATABASE_URL=f"sqlite:///{instance / 'test.sqlite'}",
+        SORA_DATABASE_URL=database_url(instance),
         SORA_PORT=str(port),
         SORA_HOST="127.0.0.1",
         SORA_JOB_LEASE_SECONDS="3",

@@ -64,5 +64,8 @@ def postgres_schema() -> Iterator[str]:
         yield f"{POSTGRES_URL}{separator}options=-csearch_path%3D{name}"
     finally:
         with engine.begin() as conn:
+            # A connection left inside a transaction on these tables would block the drop
+            # forever; fail after a while instead, naming the schema.
+            conn.execute(sa.text("SET LOCAL lock_timeout = '10s'"))
             conn.execute(sa.text(f'DROP SCHEMA "{name}" CASCADE'))
         engine.dispose()

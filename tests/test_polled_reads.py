@@ -57,6 +57,7 @@ def _answer(response) -> tuple:
     return response.status, sorted(response.headers.items()), response.data
 
 
+@pytest.mark.sqlite_only
 def test_a_replayed_answer_is_the_answer_flask_gave(make_app):
     app = make_app(**LONG)
     _new_job(app, "first")
@@ -69,6 +70,7 @@ def test_a_replayed_answer_is_the_answer_flask_gave(make_app):
     assert again.headers["Cache-Control"] == "no-store"
 
 
+@pytest.mark.sqlite_only
 def test_a_commit_in_another_process_ends_the_replay(make_app, tmp_path):
     """The writer is a separate Python process with its own app: only the shared count tells."""
     app = make_app(**LONG)
@@ -93,6 +95,7 @@ def test_a_commit_in_another_process_ends_the_replay(make_app, tmp_path):
     assert client.get("/api/progress").get_json()["job_id"] == second
 
 
+@pytest.mark.sqlite_only
 def test_every_kind_of_write_moves_the_count_and_reads_do_not(make_app):
     app = make_app()
     counter = counter_for(app)
@@ -112,6 +115,7 @@ def test_every_kind_of_write_moves_the_count_and_reads_do_not(make_app):
         assert counter.value() == before + 2
 
 
+@pytest.mark.sqlite_only
 def test_a_running_jobs_answer_is_asked_again_once_it_is_old(make_app):
     """eta_seconds moves with the clock, not with writes."""
     app = make_app(READ_REPLAY_SECONDS=0.5)
@@ -128,6 +132,7 @@ def test_a_running_jobs_answer_is_asked_again_once_it_is_old(make_app):
     assert replays.replayed == 1, "an answer older than READ_REPLAY_SECONDS is asked again"
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize(
     ("url", "headers"),
     [
@@ -150,6 +155,7 @@ def test_requests_with_credentials_or_other_paths_always_go_to_flask(make_app, u
     assert _replays(app).replayed == 0
 
 
+@pytest.mark.sqlite_only
 def test_different_origins_get_their_own_answers(make_app):
     app = make_app(**LONG, CORS_ORIGINS=[ORIGIN, "http://other.example"])
     _new_job(app, "origins")
@@ -169,3 +175,10 @@ def test_only_a_sqlite_file_has_a_counter(make_app):
     assert sqlite_file("sqlite:///file:shared?mode=memory&cache=shared&uri=true") is None
     app = make_app(READ_REPLAY_SECONDS=0.0)
     assert not isinstance(app.wsgi_app, PolledReads), "0 turns replays off"
+
+
+def test_replays_need_the_sqlite_files_counter(make_app):
+    """On PostgreSQL nothing is replayed (no counter sees other hosts' commits)."""
+    url = make_app().config["SQLALCHEMY_DATABASE_URI"]
+    replaying = isinstance(make_app().wsgi_app, PolledReads)
+    assert replaying == (sqlite_file(url) is not None), url

@@ -9,6 +9,7 @@ the job's last finished stage, whose outputs sit under the shared work root (sto
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -67,9 +68,11 @@ def make_celery(config: Mapping[str, Any]) -> Celery:
 class CeleryExecutor:
     """The API side: submit publishes a task; the worker hosts (celery_app.py) run it."""
 
-    def __init__(self, app: Flask) -> None:
+    def __init__(self, app: Flask, celery: Celery | None = None) -> None:
+        """`celery`: publish through this (running) Celery app instead of one of our own."""
         self.app = app
-        self.celery = make_celery(app.config)
+        self._owns_celery = celery is None
+        self.celery = make_celery(app.config) if celery is None else celery
         self.queue = str(app.config["CELERY_QUEUE"])
 
     def start(self) -> None:
@@ -84,8 +87,10 @@ class CeleryExecutor:
             log.warning("event=submit_failed job=%s error=%s", job_id, exc)
 
     def shutdown(self, timeout: float = 10.0) -> None:
-        """Nothing runs here: jobs live on the worker hosts. Drops the broker connections."""
-        self.celery.pool.force_close_all()
+        """Nothing runs here: jobs live on the worker hosts. Drops our broker connections
+        (kombu shares its pools per broker, so a borrowed Celery app's are left alone)."""
+        if self._owns_celery:
+            self.celery.pool.force_close_all()
 
     def shutdown_soon(self, timeout: float = 10.0) -> None:
         """Nothing to stop in this process (see shutdown)."""
@@ -100,12 +105,20 @@ class CeleryExecutor:
         return {"ok": True, "executor": "celery", "queue": self.queue}
 
 
-def execute(app: Flask, job_id: str, owner: str, executor: Executor | None) -> str:
+def execute(
+    app: Flask,
+    job_id: str,
+    owner: str,
+    executor: Executor | None,
+    stopping: threading.Event | None = None,
+) -> str:
     """The task body: claim the job, run it; what happened, for the worker's log and tests.
 
     "ran": claimed and run. "finished": nothing left to do. "busy": another worker holds a
     live lease (a duplicate delivery). "missing": the row is gone (deleted).
     A running job whose lease expired lost its worker: re-queue it now and run it here.
+    `stopping` set: the job stops at its next checkpoint and stays `running` under `owner`
+    for the caller to hand back.
     """
     lease = float(app.config["JOB_LEASE_SECONDS"])
     with app.app_context():
@@ -115,7 +128,7 @@ def execute(app: Flask, job_id: str, owner: str, executor: Executor | None) -> s
                 log.info("event=task_skipped job=%s outcome=%s", job_id, outcome)
                 return "busy" if outcome == "requeued" else outcome
     try:
-        run_job(app, job_id, owner)
+        run_job(app, job_id, owner, stopping)
     except Exception:
         log.exception("runner crashed job=%s", job_id)
         with app.app_context():

@@ -43,12 +43,17 @@ BUMP = {"version": Job.version + 1}
 
 def _change(stmt) -> int:
     """`_write` for a statement that bumps the version: publish the changed rows after commit."""
+    return len(_changed_ids(stmt))
+
+
+def _changed_ids(stmt) -> list[str]:
+    """`_change`, answering which jobs changed."""
     db.session.rollback()
     returning = stmt.returning(Job.id, Job.owner_id, Job.version)
     rows = db.session.execute(returning.execution_options(synchronize_session=False)).all()
     db.session.commit()
     events.publish_rows(rows)
-    return len(rows)
+    return [row[0] for row in rows]
 
 
 def create_job(
@@ -404,21 +409,27 @@ def recover_expired(max_attempts: int, now: float | None = None) -> tuple[int, l
     return requeued, failed
 
 
-def release_leases(owner_prefix: str, *, refund_attempt: bool = True) -> int:
-    """Give back the running jobs of a process that is shutting down cleanly.
+def release_leases(
+    owner_prefix: str,
+    *,
+    refund_attempt: bool = True,
+    substatus: str = "Re-queued: the server restarted; resuming",
+) -> list[str]:
+    """Give back the running jobs of a process that is shutting down cleanly; their ids.
 
     They are re-queued at once (not after their lease runs out), and the attempt is not
     counted: a deploy or restart is not the job's fault. `refund_attempt=False` when a job
     did not stop in time: the attempt number names its temp files, and the next attempt's
-    must differ from the ones this dying process may still touch.
+    must differ from the ones this dying process may still touch (and when a process died
+    without a word, the job may be what killed it).
     """
-    released = _change(
+    released = _changed_ids(
         update(Job)
         .where(Job.status == JobStatus.RUNNING.value, Job.lease_owner.startswith(owner_prefix))
         .values(
             **BUMP,
             status=JobStatus.QUEUED.value,
-            substatus="Re-queued: the server restarted; resuming",
+            substatus=substatus,
             lease_owner=None,
             lease_expires_at=None,
             attempts=Job.attempts - 1 if refund_attempt else Job.attempts,
@@ -426,7 +437,7 @@ def release_leases(owner_prefix: str, *, refund_attempt: bool = True) -> int:
     )
     if released:
         log.info(
-            "leases released on shutdown owner=%s jobs=%s refunded=%s",
-            owner_prefix, released, refund_attempt,
+            "leases released owner=%s jobs=%s refunded=%s",
+            owner_prefix, len(released), refund_attempt,
         )  # fmt: skip
     return released

@@ -214,9 +214,9 @@ def test_health_is_ok_with_workers(running_app):
 def test_health_is_503_when_the_database_is_not_writable(app, tmp_path):
     from sora_app import create_app
     from tests.conftest import app_config
+    from tests.suite_database import read_only_url
 
-    db_file = app.config["INSTANCE_DIR"] / "test.sqlite"
-    read_only = f"sqlite:///file:{db_file}?mode=ro&uri=true"
+    read_only = read_only_url(app.config["SQLALCHEMY_DATABASE_URI"])
     ro_app = create_app({**app_config(tmp_path / "ro"), "SQLALCHEMY_DATABASE_URI": read_only})
     response = ro_app.test_client().get("/health")
     assert response.status_code == 503

@@ -86,6 +86,7 @@ def test_below_the_health_threshold_uploads_and_jobs_are_refused(tmp_path):
     assert "uploads" in health["checks"]["disk"]["message"]
 
 
+@pytest.mark.sqlite_only
 def test_database_on_a_full_disk_is_503_and_health_says_so(tmp_path):
     with tmpfs(tmp_path / "db", "1m") as folder:
         app = _app(tmp_path, SQLALCHEMY_DATABASE_URI=f"sqlite:///{folder / 'jobs.sqlite'}")
@@ -111,6 +112,7 @@ def test_database_on_a_full_disk_is_503_and_health_says_so(tmp_path):
     assert after.status_code == 202, "once there is room again, submits work again"
 
 
+@pytest.mark.sqlite_only
 def test_read_only_database_is_503_and_health_says_so(tmp_path):
     data = tmp_path / "data"
     data.mkdir()

@@ -41,6 +41,8 @@ REDIS_DBS = {
     "test_five_jobs_complete_spread_over_both_workers": 11,
     "test_killed_worker_job_resumes_on_the_other_worker": 12,
     "test_cancel_reaches_a_job_running_on_a_worker": 13,
+    "test_a_stopped_worker_hands_its_job_to_the_other_at_once": 14,
+    "test_a_restarted_worker_requeues_what_its_killed_run_left": 10,
 }
 """A Redis database of its own per test: no test ever sees another's queue."""
 
@@ -79,9 +81,9 @@ class Cluster:
 
     def claims(self, job_id: str) -> list[str]:
         """Which workers claimed the job, in order (from the store's log lines)."""
-        pattern = re.compile(rf"job claimed job={job_id} owner=\S+:(\w+)@test")
+        pattern = re.compile(rf"job claimed job={job_id} owner=(\w+)@test:")
         found = []
-        for name in WORKERS:
+        for name in (name for name in self.procs if name != "beat"):
             found += [(m.start(), m.group(1)) for m in pattern.finditer(self.log(name))]
         return [name for _, name in sorted(found)]
 
@@ -98,8 +100,18 @@ class Cluster:
         return answer.json()["job_id"]
 
 
+def _node(owner: str) -> str:
+    """The worker name in a lease owner (`w1@test:<pid>:task`)."""
+    return owner.split("@", 1)[0]
+
+
 @pytest.fixture
 def cluster(request, tmp_path: Path) -> Iterator[Cluster]:
+    """Both workers and beat; `@pytest.mark.cluster(workers=…, beat=…, **env)` changes that."""
+    marker = request.node.get_closest_marker("cluster")
+    shape = dict(marker.kwargs) if marker else {}
+    workers = shape.pop("workers", WORKERS)
+    with_beat = shape.pop("beat", True)
     broker = redis_url(REDIS_DBS[request.node.originalname])
     with postgres_schema() as database:
         port = free_port()
@@ -111,15 +123,17 @@ def cluster(request, tmp_path: Path) -> Iterator[Cluster]:
             SORA_CELERY_QUEUE=f"sora_test_{uuid.uuid4().hex[:8]}",
             SORA_JOB_MAINTENANCE_SECONDS="0.5",
             SORA_KEEP_WORK_DIRS="1",  # to look at the stage outputs afterwards
+            **shape,
         )  # fmt: skip
         app = create_app({**app_config(tmp_path), "SQLALCHEMY_DATABASE_URI": database})
         server = start_server(env)
         found = Cluster(tmp_path, env, f"http://127.0.0.1:{port}", app)
         try:
             wait_for_http(f"{found.base}/health")
-            for name in WORKERS:
+            for name in workers:
                 found.start_worker(name)
-            found.celery("beat", "beat", "-s", str(tmp_path / "beat-schedule"))
+            if with_beat:
+                found.celery("beat", "beat", "-s", str(tmp_path / "beat-schedule"))
             yield found
         finally:
             for proc in found.procs.values():
@@ -168,14 +182,8 @@ def test_five_jobs_complete_spread_over_both_workers(cluster):
 
 def test_killed_worker_job_resumes_on_the_other_worker(cluster):
     job_id = cluster.submit(SLOWER_JOB)
-    job = _until(
-        lambda: (j := cluster.job(job_id)).stage_done in ("images", "narration") and j,
-        "the job to reach its later stages",
-    )
-    victim = job.lease_owner.rsplit(":", 1)[1].split("@")[0]
-    work = Path(cluster.app.config["WORK_DIR"]) / job_id
-    finished = [work / "script.json", *sorted(work.glob("scene_*.jpg"))]
-    stamps = {p.name: p.stat().st_mtime_ns for p in finished}
+    job, stamps = _mid_flight(cluster, job_id)
+    victim = _node(job.lease_owner)
     os.killpg(cluster.procs[victim].pid, signal.SIGKILL)  # the whole host: worker, pool, ffmpeg
     cluster.procs[victim].wait()
     assert cluster.job(job_id).status == "running", "the job should have been mid-flight"
@@ -186,9 +194,7 @@ def test_killed_worker_job_resumes_on_the_other_worker(cluster):
     survivor = next(name for name in WORKERS if name != victim)
     assert cluster.claims(job_id) == [victim, survivor]
     assert "resuming after stage" in done["details"]
-    assert len(stamps) == 1 + SLOWER_JOB["num_scenes"]
-    for name, mtime in stamps.items():
-        assert (work / name).stat().st_mtime_ns == mtime, f"{name} was redone"
+    _not_redone(stamps)
     videos = Path(cluster.app.config["VIDEOS_DIR"])
     assert not list(videos.glob(".*")), "the killed attempt's partial output remained"
     assert (videos / done["video_path"]).stat().st_size > 10_000
@@ -203,3 +209,59 @@ def test_cancel_reaches_a_job_running_on_a_worker(cluster):
     assert done["status"] == "cancelled", done
     assert len(cluster.claims(job_id)) == 1
     assert not (Path(cluster.app.config["WORK_DIR"]) / job_id).exists()
+
+
+def _mid_flight(cluster: Cluster, job_id: str):
+    """The job once its first stages are done, with the stamps of their outputs."""
+    job = _until(
+        lambda: (j := cluster.job(job_id)).stage_done in ("images", "narration") and j,
+        "the job to reach its later stages",
+    )
+    work = Path(cluster.app.config["WORK_DIR"]) / job_id
+    finished = [work / "script.json", *sorted(work.glob("scene_*.jpg"))]
+    return job, {p: p.stat().st_mtime_ns for p in finished}
+
+
+def _not_redone(stamps: dict[Path, int]) -> None:
+    assert len(stamps) == 1 + SLOWER_JOB["num_scenes"]
+    for path, mtime in stamps.items():
+        assert path.stat().st_mtime_ns == mtime, f"{path.name} was redone"
+
+
+def test_a_stopped_worker_hands_its_job_to_the_other_at_once(cluster):
+    """SIGTERM to a worker (as `docker stop` sends it): the job moves, the attempt is refunded.
+
+    Waiting for the lease instead would count a second attempt; finishing the render first
+    would leave the job on the stopped worker.
+    """
+    job_id = cluster.submit(SLOWER_JOB)
+    job, stamps = _mid_flight(cluster, job_id)
+    victim = _node(job.lease_owner)
+    cluster.procs[victim].send_signal(signal.SIGTERM)  # the worker's main process only
+    assert cluster.procs[victim].wait(timeout=60) == 0
+
+    done = wait_for_job(cluster.get, job_id)
+    assert done["status"] == "complete", done
+    assert done["attempts"] == 1, "the handed-back attempt was counted against the job"
+    survivor = next(name for name in WORKERS if name != victim)
+    assert cluster.claims(job_id) == [victim, survivor]
+    assert "refunded=True" in cluster.log(victim)
+    _not_redone(stamps)
+
+
+@pytest.mark.cluster(workers=("w1",), beat=False, SORA_JOB_LEASE_SECONDS="600")
+def test_a_restarted_worker_requeues_what_its_killed_run_left(cluster):
+    """No beat and a 600 s lease: only the restarted worker itself can pick the job up again."""
+    job_id = cluster.submit(SLOWER_JOB)
+    _job, stamps = _mid_flight(cluster, job_id)
+    os.killpg(cluster.procs["w1"].pid, signal.SIGKILL)
+    cluster.procs["w1"].wait()
+    assert cluster.job(job_id).status == "running"
+
+    cluster.start_worker("w1")
+    done = wait_for_job(cluster.get, job_id)
+    assert done["status"] == "complete", done
+    assert done["attempts"] == 2, "a silent death counts as an attempt"
+    assert cluster.claims(job_id) == ["w1", "w1"]
+    assert "event=orphans_requeued node=w1@test" in cluster.log("w1")
+    _not_redone(stamps)

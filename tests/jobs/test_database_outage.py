@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from sqlalchemy import event
 
 from sora_app import create_app
@@ -45,6 +46,7 @@ def test_backoff_doubles_up_to_its_cap_and_resets():
     assert backoff.failed(error) == 0.5
 
 
+@pytest.mark.sqlite_only
 def test_read_only_database_loops_back_off_with_one_line_each(tmp_path, caplog):
     data = tmp_path / "data"
     data.mkdir()
@@ -89,6 +91,7 @@ def _status(app, job_id: str) -> str:
         return store.get_job(job_id).status
 
 
+@pytest.mark.sqlite_only
 def test_database_disk_full_mid_job_loses_nothing(tmp_path, caplog):
     """The job pauses (no traceback storm), /health says why, and it completes once freed."""
     with tmpfs(tmp_path / "db", "8m") as folder:

@@ -162,6 +162,7 @@ def _polled_reads() -> dict[str, str]:
     }
 
 
+@pytest.mark.sqlite_only
 def test_latest_and_media_lookups_use_their_indexes_on_sqlite(app) -> None:
     with app.app_context():
         for index, statement in _polled_reads().items():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
@@ -52,6 +53,7 @@ def test_two_processes_never_claim_a_job_twice(app, tmp_path):
         subprocess.Popen(
             [sys.executable, "-m", "tests.jobs.claimer", str(tmp_path), f"p{i}"],
             cwd=ROOT,
+            env={**os.environ, "SORA_TEST_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"]},
             stdout=subprocess.PIPE,
             text=True,
         )

@@ -104,9 +104,9 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from .api import auth, catalog, events, generate, health, media, tasks, uploads
+    from .api import auth, catalog, events, generate, health, media, scripts, tasks, uploads
 
-    for module in (generate, tasks, media, health, catalog, uploads, auth, events):
+    for module in (generate, tasks, media, health, catalog, uploads, auth, events, scripts):
         app.register_blueprint(module.bp)
 
 
@@ -124,5 +124,6 @@ def _init_storage(app: Flask) -> None:
     with lock_path.open("w") as lock, app.app_context():
         fcntl.flock(lock, fcntl.LOCK_EX)
         from . import models  # noqa: F401  (registers the tables)
+        from .content import tables  # noqa: F401
 
         upgrade_schema()

@@ -90,8 +90,11 @@ def reap_jobs() -> None:
 @jobs_cli.command("prune")
 @click.option("--days", type=float, default=None, help="Override SORA_JOB_RETENTION_DAYS.")
 def prune_jobs(days: float | None) -> None:
-    """Delete finished jobs past the retention (a completed one only once its video is gone)."""
+    """Delete finished jobs past the retention (a completed one only once its video is gone),
+    and render pieces past theirs (SORA_ARTEFACT_RETENTION_DAYS, SORA_ARTEFACT_MAX_MB)."""
     from .jobs import maintenance
 
-    pruned = maintenance.prune(current_app._get_current_object(), days=days)
-    click.echo(f"pruned={len(pruned)}")
+    app = current_app._get_current_object()
+    pruned = maintenance.prune(app, days=days)
+    pieces = maintenance.prune_artefacts(app)
+    click.echo(f"pruned={len(pruned)} artefacts_pruned={pieces}")

@@ -139,6 +139,10 @@ class Settings:
     VIDEOS_DIR: Path
     UPLOADS_DIR: Path
     WORK_DIR: Path
+    ARTEFACTS_DIR: str
+    """Where reusable render pieces live ("" = an `artefacts` folder beside WORK_DIR)."""
+    ARTEFACT_RETENTION_DAYS: float
+    ARTEFACT_MAX_MB: int
     CORS_ORIGINS: tuple[str, ...]
     JOB_WORKERS: int
     JOB_QUEUE_LIMIT: int
@@ -222,6 +226,9 @@ def load_settings() -> Settings:
         VIDEOS_DIR=Path(_env("SORA_VIDEOS_DIR", str(ROOT / "videos"))).resolve(),
         UPLOADS_DIR=Path(_env("SORA_UPLOADS_DIR", str(instance / "uploads"))).resolve(),
         WORK_DIR=Path(_env("SORA_WORK_DIR", str(instance / "work"))).resolve(),
+        ARTEFACTS_DIR=_env("SORA_ARTEFACTS_DIR", ""),
+        ARTEFACT_RETENTION_DAYS=_env_float("SORA_ARTEFACT_RETENTION_DAYS", 14.0, minimum=0.0),
+        ARTEFACT_MAX_MB=_env_int("SORA_ARTEFACT_MAX_MB", 4096, minimum=0),
         CORS_ORIGINS=origins or ("*",),
         JOB_WORKERS=_env_int("SORA_JOB_WORKERS", 1, minimum=1),
         JOB_QUEUE_LIMIT=_env_int("SORA_JOB_QUEUE_LIMIT", 20, minimum=1),

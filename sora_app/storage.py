@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from .jobs.cleanup import remove_job_files
 from .jobs.spec import user_uploads_dir
+from .pipeline.artefacts import ArtefactStore
 
 
 class Storage(Protocol):
@@ -41,16 +42,32 @@ class Storage(Protocol):
         """Everything temporary of a job that ended for good (not its published video)."""
         ...
 
+    @property
+    def artefacts(self) -> ArtefactStore:
+        """Render pieces kept by content hash across jobs (pipeline.artefacts)."""
+        ...
+
     def remove_media(self, name: str) -> None: ...
 
 
 class LocalStorage:
     """Plain directories: local by default, or a shared mount that all hosts see."""
 
-    def __init__(self, videos_dir: Path, work_root: Path, uploads_root: Path) -> None:
+    def __init__(
+        self,
+        videos_dir: Path,
+        work_root: Path,
+        uploads_root: Path,
+        artefacts_root: Path | None = None,
+    ) -> None:
         self._videos = Path(videos_dir)
         self._work = Path(work_root)
         self._uploads = Path(uploads_root)
+        self._artefacts = ArtefactStore(artefacts_root or self._work.parent / "artefacts")
+
+    @property
+    def artefacts(self) -> ArtefactStore:
+        return self._artefacts
 
     @property
     def videos_dir(self) -> Path:
@@ -78,6 +95,10 @@ class LocalStorage:
 
 def storage_for(config: Mapping[str, Any]) -> Storage:
     """The configured storage (today always directories: SORA_VIDEOS_DIR, SORA_WORK_DIR, …)."""
+    artefacts = config.get("ARTEFACTS_DIR") or None
     return LocalStorage(
-        Path(config["VIDEOS_DIR"]), Path(config["WORK_DIR"]), Path(config["UPLOADS_DIR"])
+        Path(config["VIDEOS_DIR"]),
+        Path(config["WORK_DIR"]),
+        Path(config["UPLOADS_DIR"]),
+        Path(artefacts) if artefacts else None,
     )

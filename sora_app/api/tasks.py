@@ -7,7 +7,6 @@ is the topic, `duration` is seconds, and a reference image becomes the first sce
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -24,11 +23,10 @@ from ..models import TASK_STATUS, VIDEO_ID_PREFIX, Job, JobStatus
 from ..ratelimits import accepted, caller, limit_from
 from .common import task_view
 from .uploads import allow_upload_size
-from .validation import json_body, parse
+from .validation import int_arg, json_body, parse
 
 bp = Blueprint("tasks", __name__, url_prefix="/api/video")
 
-WHOLE_NUMBER = re.compile(r"[0-9]{1,9}")
 STATUS_FILTER = {name: status.value for status, name in TASK_STATUS.items()}
 SECONDS_PER_SCENE = 6
 """A local render gives each scene about this long."""
@@ -124,19 +122,10 @@ def get_task(video_id: str):
     return ok(task_view(_task(video_id)))
 
 
-def _int_arg(name: str, default: int, low: int, high: int) -> int:
-    raw = request.args.get(name, str(default))
-    if not WHOLE_NUMBER.fullmatch(raw) or not low <= int(raw) <= high:  # not isdigit(): "²"
-        raise APIError(
-            400, "VALIDATION_ERROR", f"{name} must be a whole number {low}-{high}.", field=name
-        )
-    return int(raw)
-
-
 @bp.get("/tasks")
 def list_tasks():
-    page = _int_arg("page", 1, 1, 100_000)
-    limit = _int_arg("limit", 20, 1, 100)
+    page = int_arg("page", 1, 1, 100_000)
+    limit = int_arg("limit", 20, 1, 100)
     wanted = [s.strip().upper() for s in request.args.get("status", "").split(",") if s.strip()]
     unknown = [s for s in wanted if s not in STATUS_FILTER]
     if unknown:

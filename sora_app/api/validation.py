@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, TypeVar
 
 from flask import request
@@ -11,6 +12,7 @@ from pydantic import BaseModel, ValidationError
 from ..errors import APIError
 
 M = TypeVar("M", bound=BaseModel)
+WHOLE_NUMBER = re.compile(r"[0-9]{1,9}")
 
 
 def parsed_json() -> Any:
@@ -71,3 +73,13 @@ def parse(model: type[M], body: dict[str, Any]) -> M:
         return model.model_validate(body)
     except ValidationError as exc:
         raise validation_error(exc) from None
+
+
+def int_arg(name: str, default: int, low: int, high: int) -> int:
+    """A whole-number query parameter in [low, high], or 400 naming it."""
+    raw = request.args.get(name, str(default))
+    if not WHOLE_NUMBER.fullmatch(raw) or not low <= int(raw) <= high:  # not isdigit(): "²"
+        raise APIError(
+            400, "VALIDATION_ERROR", f"{name} must be a whole number {low}-{high}.", field=name
+        )
+    return int(raw)

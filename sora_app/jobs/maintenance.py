@@ -115,7 +115,17 @@ def run(
     if with_prune:
         wall = datetime.fromtimestamp(now, UTC) if now is not None else None
         report.pruned = prune(app, wall)
+        prune_artefacts(app, now)
     return report
+
+
+def prune_artefacts(app: Flask, now: float | None = None) -> int:
+    """Drop render pieces unused for SORA_ARTEFACT_RETENTION_DAYS, then the least recently
+    used beyond SORA_ARTEFACT_MAX_MB; a later render simply makes them again."""
+    days = float(app.config["ARTEFACT_RETENTION_DAYS"])
+    limit_mb = int(app.config["ARTEFACT_MAX_MB"])
+    store = storage_for(app.config).artefacts
+    return store.prune(days * 86400, limit_mb * 1024 * 1024 if limit_mb else None, now)
 
 
 def _expired_ids(now: float) -> list[str]:

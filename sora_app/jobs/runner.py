@@ -118,6 +118,7 @@ def _context(app: Flask, job, owner: str, spec: JobSpec, flags: _Flags, log_line
         config=app.config,
         external_video_id=job.external_video_id,
         on_external_id=lambda video_id: store.set_external_id(job.id, owner, video_id),
+        artefacts=storage.artefacts,
     )
 
 

@@ -8,7 +8,6 @@ from pathlib import Path, PurePosixPath
 from typing import Annotated, Any
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -22,6 +21,8 @@ from ..pipeline.script import HOOK_INTENSITIES, PACINGS, STORY_TYPES
 from ..pipeline.types import Character, CompileOptions, ImageSpec, StoryRequest
 from ..pipeline.voices import DEFAULT_VOICE_ID, VOICES
 from ..safe_paths import safe_file, safe_id
+from .fields import Keyword, UploadName, _choice
+from .script_body import ScriptBody, ScriptRef
 
 IMAGE_MODES: tuple[str, ...] = ("ai_only", "stock_only", "manual_only", "mixed")
 ENGINES: tuple[str, ...] = ("local", "sora")
@@ -40,22 +41,6 @@ DURATION_MINUTES = (0.1, 10.0)
 def max_scenes(duration_minutes: float) -> int:
     """How many scenes a video of this length holds (at least one)."""
     return max(1, int(duration_minutes * 60 // MIN_SECONDS_PER_SCENE))
-
-
-def _choice(allowed: tuple[str, ...] | list[str], *, normalise: bool = True):
-    """A validator that accepts one of `allowed` and names them all when it doesn't."""
-
-    def check(value: str) -> str:
-        key = value.strip().lower().replace("-", "_").replace(" ", "_") if normalise else value
-        if key not in allowed:
-            raise ValueError(f"must be one of: {', '.join(allowed)}")
-        return key
-
-    return AfterValidator(check)
-
-
-Keyword = Annotated[str, Field(min_length=1, max_length=40)]
-UploadName = Annotated[str, Field(min_length=1, max_length=255)]
 
 
 class CharacterSpec(BaseModel):
@@ -98,6 +83,11 @@ class JobSpec(BaseModel):
     """External renders: the upstream model (defaults to SORA_VIDEO_API_MODEL)."""
     seconds: int | None = Field(default=None, ge=1, le=600)
     """External renders: exact length in seconds (defaults to duration x 60)."""
+    script: ScriptBody | None = None
+    """Render this script as written (scenes spoken and painted as given, natural length)
+    instead of writing one from the topic; POST /api/scripts/<id>/render fills it."""
+    script_ref: ScriptRef | None = None
+    """Which stored script version `script` is ({"id", "version"}), for the library."""
 
     @model_validator(mode="before")
     @classmethod

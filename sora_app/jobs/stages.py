@@ -13,10 +13,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from ..pipeline.compile import compile_video
+from ..pipeline.artefacts import ArtefactStore
 from ..pipeline.images import make_images, scene_image_path
 from ..pipeline.narration import narrate
 from ..pipeline.script import write_script
+from ..pipeline.segments import compile_segments
 from ..pipeline.types import CancelCheck, Narration, ProgressFn, Script, StageError
 from ..pipeline.voice_rate import speaking_rate
 from . import eta, remote
@@ -49,6 +50,9 @@ class StageContext:
     on_external_id: Callable[[str], None] = lambda _id: None
     duration: float | None = None
     """Seconds of the finished video, set by the last stage."""
+    artefacts: ArtefactStore | None = None
+    """Pieces kept across jobs (painted scenes, spoken sentences, video segments), so a
+    render reuses what an earlier one made from the same inputs; None: make everything."""
 
     @property
     def video_name(self) -> str:
@@ -106,6 +110,14 @@ def voice_rate_cache(config: Mapping[str, Any]) -> Path:
 
 
 def run_script(ctx: StageContext, progress: ProgressFn) -> None:
+    if ctx.spec.script is not None:  # a creator's script: rendered as written
+        script = ctx.spec.script.to_pipeline()
+        script.save(ctx.work_dir / SCRIPT_FILE)
+        ref = ctx.spec.script_ref
+        named = f"script {ref.id} version {ref.version}" if ref else "the script sent"
+        ctx.log(f"Script: {len(script.scenes)} scenes from {named}")
+        progress(1.0, f"Script ready: {script.title}")
+        return
     client = remote.script_client(ctx.spec, ctx.client_for)
     progress(0.05, "Preparing the voice")
     rate = speaking_rate(ctx.spec.voice_id, voice_rate_cache(ctx.config))
@@ -160,19 +172,24 @@ def run_images(ctx: StageContext, progress: ProgressFn) -> None:
         should_cancel=ctx.should_cancel,
         manual_images=manual,
         produce=produce,
+        cache=ctx.artefacts,
     )
 
 
 def run_narration(ctx: StageContext, progress: ProgressFn) -> None:
     speaker = remote.remote_speaker(ctx.client_for, ctx.config, ctx.should_cancel)
-    target = target_seconds(ctx.spec)
+    # A creator's script lasts as long as its text takes to say: fitting it to a length would
+    # retime every scene whenever one changed, and re-rendering after an edit reuses the rest.
+    target = None if ctx.spec.script is not None else target_seconds(ctx.spec)
     narration = narrate(
         ctx.script(), ctx.spec.voice_id, ctx.work_dir, progress, ctx.should_cancel, speaker,
-        target_seconds=target,
+        target_seconds=target, frame_rate=ctx.spec.compile_options().fps,
+        cache=ctx.artefacts,
     )  # fmt: skip
     narration.save(ctx.work_dir / NARRATION_FILE)
+    asked = f" of {target:g} s" if target is not None else ""
     ctx.log(
-        f"Narration: {narration.duration:.1f} s of {target:g} s, voice {ctx.spec.voice_id}, "
+        f"Narration: {narration.duration:.1f} s{asked}, voice {ctx.spec.voice_id}, "
         f"tempo {narration.tempo:.3g}"
     )
     if narration.note:
@@ -185,17 +202,20 @@ def run_compile(ctx: StageContext, progress: ProgressFn) -> None:
     options = ctx.spec.compile_options()
     ctx.log(f"Compiling {options.width}x{options.height} at {options.fps} fps")
     ctx.videos_dir.mkdir(parents=True, exist_ok=True)
-    info = compile_video(
+    report = compile_segments(
         images,
         narration,
         ctx.partial_video,
         options,
         progress,
+        ctx.artefacts or ArtefactStore(ctx.work_dir / "segments"),
         should_cancel=ctx.should_cancel,
         stall_seconds=float(ctx.config["FFMPEG_STALL_SECONDS"]),
     )
+    info = report.info
     ctx.duration = info.duration
-    ctx.log(f"Video: {info.duration:.1f} s, {info.size_bytes / 1e6:.1f} MB")
+    reused = f", {report.reused} of {len(report.segments)} segments reused" if report.reused else ""
+    ctx.log(f"Video: {info.duration:.1f} s, {info.size_bytes / 1e6:.1f} MB{reused}")
 
 
 def run_external(ctx: StageContext, progress: ProgressFn) -> None:

@@ -117,6 +117,9 @@ def _scene_pieces(
     pacing: Pacing,
     direction: tuple[int, int],
     title_input: int | None = None,
+    image_input: int | None = None,
+    kinds: str = "hbt",
+    label: int | None = None,
 ) -> list[str]:
     """Scale the still once, then loop + slide a crop window for each piece of the clip.
 
@@ -125,8 +128,12 @@ def _scene_pieces(
     The window's corner moves from 0 to (scaled size - frame size), never beyond, so the
     picture always covers the frame. A title layer (input `title_input`) is laid over each
     piece after the crop: it stays put while the picture drifts, and dissolves with its scene.
+    The still is input `image_input` (default: the clip's index); `kinds` picks which of the
+    head (h), body (b) and tail (t) pieces to make, and `label` numbers their outputs instead
+    of the clip's index, for renders of one segment at a time (pipeline.segments).
     """
-    w, h, fps, i = opts.width, opts.height, opts.fps, clip.index
+    w, h, fps = opts.width, opts.height, opts.fps
+    i = clip.index if label is None else label
     dx, dy = direction
     travel = pacing.speed * w * clip.frames / fps
     scale = max(MIN_OVERSCALE, 1 + abs(dx) * travel / w, 1 + abs(dy) * travel / h)
@@ -139,15 +146,16 @@ def _scene_pieces(
         a, b = (0, margin) if d > 0 else (margin, 0)
         return f"{a}+({b - a})*(n+{offset})/{last}"
 
-    head = fade if i > 0 else 0
-    tail = fade if i < n_clips - 1 else 0
+    head = fade if clip.index > 0 else 0
+    tail = fade if clip.index < n_clips - 1 else 0
     pieces = [("h", 0, head), ("b", head, clip.frames - head - tail)]
     pieces.append(("t", clip.frames - tail, tail))
-    pieces = [p for p in pieces if p[2] > 0]
+    pieces = [p for p in pieces if p[2] > 0 and p[0] in kinds]
     outs = "".join(f"[{kind}{i}]" for kind, _, _ in pieces)
     split = f"split={len(pieces)}{outs}" if len(pieces) > 1 else f"null{outs}"
+    source = clip.index if image_input is None else image_input
     parts = [
-        f"[{i}:v]scale={sw}:{sh}:force_original_aspect_ratio=increase:flags=bicubic"
+        f"[{source}:v]scale={sw}:{sh}:force_original_aspect_ratio=increase:flags=bicubic"
         f":out_range=tv,crop={sw}:{sh},setsar=1,format=yuv420p,{split}"
     ]
     if title_input is not None:

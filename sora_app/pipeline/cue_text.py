@@ -147,7 +147,14 @@ def sentence_cues(
             if timed:
                 w0 = min(max(word_starts[k], a), b)
                 w1 = min(max(ends[k], w0), b)
-                words.append(Word(token, round(w0, 3), round(w1, 3)))
+                words.append(Word(token, _at(w0), _at(w1)))
             k += 1
-        cues.append(Cue(round(a, 3), round(b, 3), chunk, scene, words))
+        cues.append(Cue(_at(a), _at(b), chunk, scene, words))
     return cues
+
+
+def _at(seconds: float) -> float:
+    """Times kept to the microsecond: rounding them coarser (to the millisecond, once) made a
+    scene's captions differ by a centisecond wherever the scene started, which a segment
+    re-render must not see (pipeline.segments); the captions round to centiseconds anyway."""
+    return round(seconds, 6)

@@ -7,12 +7,15 @@ it stopped instead of re-rendering finished scenes.
 from __future__ import annotations
 
 import logging
+import shutil
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import asdict
 from pathlib import Path
 
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
+from sora_app.pipeline.artefacts import ArtefactStore, digest
 from sora_app.pipeline.types import (
     CancelCheck,
     Cancelled,
@@ -74,11 +77,14 @@ def make_images(
     should_cancel: CancelCheck = lambda: False,
     manual_images: Sequence[Path] = (),
     produce: Callable[[Scene, Path], None] | None = None,
+    cache: ArtefactStore | None = None,
 ) -> list[Path]:
     """Produce every scene's image (upload if given, else `produce`d or rendered).
 
     `produce(scene, path)` is a remote source (AI image or stock photo) that writes the
-    finished JPEG at `path`; without one, scenes are rendered offline.
+    finished JPEG at `path`; without one, scenes are rendered offline, and with `cache` a
+    scene painted before (same look, same scene apart from its narration) is not painted
+    again.
     """
     if spec.style not in IMAGE_STYLES:
         raise StageError(
@@ -108,11 +114,7 @@ def make_images(
                 progress(i / total, f"Fetching scene {i + 1} of {total}")
                 produce(scene, path)
             else:
-                source = "render"
-                painted = paint_scene(scene, total, script.title, spec, genre=script.story_type)
-                # The title first: the picture's existence is what marks the scene as done.
-                _save_atomic(painted.title, title_layer_path(path), "PNG", compress_level=1)
-                _save_jpeg_atomic(painted.picture, path)
+                source = _render(script, scene, spec, path, cache)
             log.info(
                 "image_written scene=%d source=%s style=%s size=%dx%d ms=%.0f",
                 i, source, spec.style, spec.width, spec.height,
@@ -123,6 +125,54 @@ def make_images(
     if total == 0:
         progress(1.0, "No scenes to illustrate")
     return paths
+
+
+PAINTED = "painted"
+"""The artefact store's folder for offline-painted scenes (picture + title layer)."""
+PAINTER_FORMAT = 1
+"""Part of every painted scene's key: bump it when the painter's output changes."""
+
+
+def _render(
+    script: Script, scene: Scene, spec: ImageSpec, path: Path, cache: ArtefactStore | None
+) -> str:
+    """Paint a scene offline into `path` (and its title layer), or take the same painting
+    from the cache; the log's source name."""
+    title_path = title_layer_path(path)
+    key = ""
+    if cache is not None:
+        looks = {k: v for k, v in asdict(scene).items() if k != "narration"}  # unpainted
+        key = digest(
+            {
+                "format": PAINTER_FORMAT,
+                "scene": looks,
+                "total": len(script.scenes),
+                "title": script.title,
+                "genre": script.story_type,
+                "spec": asdict(spec),
+            }
+        )
+        picture, title = cache.get(PAINTED, key, ".jpg"), cache.get(PAINTED, key, ".title.png")
+        if picture is not None and title is not None:
+            shutil.copyfile(title, title_path)  # the title first, as below
+            _copy_atomic(picture, path)
+            return "cache"
+    painted = paint_scene(scene, len(script.scenes), script.title, spec, genre=script.story_type)
+    # The title first: the picture's existence is what marks the scene as done.
+    _save_atomic(painted.title, title_path, "PNG", compress_level=1)
+    _save_jpeg_atomic(painted.picture, path)
+    if cache is not None:
+        for made, suffix in ((title_path, ".title.png"), (path, ".jpg")):
+            copy = cache.temp_path(PAINTED, suffix)
+            shutil.copyfile(made, copy)
+            cache.put(PAINTED, key, suffix, copy)
+    return "render"
+
+
+def _copy_atomic(source: Path, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    shutil.copyfile(source, tmp)
+    tmp.replace(path)
 
 
 def size_problem(width: int, height: int) -> str | None:

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from sora_app.pipeline import fit, loudness, word_timing
+from sora_app.pipeline.artefacts import ArtefactStore
 from sora_app.pipeline.cue_text import (
     MAX_CUE_CHARS,
     MAX_CUE_WORDS,
@@ -28,6 +29,7 @@ from sora_app.pipeline.cue_text import (
 )
 from sora_app.pipeline.fit import SCENE_GAP, SENTENCE_GAP, TAIL
 from sora_app.pipeline.speech import Speaker, speaker_for, trim, trim_start, word_starts
+from sora_app.pipeline.speech_cache import cached_speaker
 from sora_app.pipeline.types import (
     CancelCheck,
     Cancelled,
@@ -92,10 +94,27 @@ class _Timeline:
         self.pieces.append(audio.astype(np.int16, copy=False))
         self.samples += len(audio)
 
+    def start_on_frame(self, frame_rate: int) -> int:
+        """Pad or cut the pause just laid so the next scene starts on a video frame; the
+        samples added (negative: removed). A scene then moves by whole frames when an earlier
+        one changes length, so its video segment stays the same (pipeline.segments)."""
+        per_frame = self.rate / frame_rate
+        wanted = round(round(self.samples / per_frame) * per_frame)
+        last = self.pieces[-1] if self.pieces else np.zeros(0, dtype=np.int16)
+        if wanted < self.samples and (self.samples - wanted > len(last) or last.any()):
+            wanted = round((round(self.samples / per_frame) + 1) * per_frame)  # not into speech
+        change = wanted - self.samples
+        if change > 0:
+            self.add_silence(change)
+        elif change < 0:
+            self.pieces[-1] = last[:change]
+            self.samples += change
+        return change
+
     def scene_spans(self) -> list[tuple[float, float]]:
         """Contiguous spans: each scene runs until the next begins; the last ends at the end."""
         duration = self.samples / self.rate
-        inner = [min(round(s / self.rate, 3), duration) for s in self.scene_starts[1:]]
+        inner = [min(round(s / self.rate, 6), duration) for s in self.scene_starts[1:]]  # as cues
         bounds = [0.0, *inner, duration]
         return list(itertools.pairwise(bounds))
 
@@ -150,9 +169,18 @@ def _gap_samples(
 
 
 def _assemble(
-    spoken: list[_Spoken], rate: int, scene_order: list[int], target: float | None
+    spoken: list[_Spoken],
+    rate: int,
+    scene_order: list[int],
+    target: float | None,
+    frame_rate: int | None = None,
 ) -> tuple[_Timeline, fit.Fit]:
-    """Fit the sentences to the target, then lay them out with their pauses and cues."""
+    """Fit the sentences to the target, then lay them out with their pauses and cues.
+
+    With `frame_rate`, every scene starts on a frame of that rate (the pause before it moves
+    by less than a frame), and the closing pause gives back what that moved, so a fitted
+    length stays exact.
+    """
     planned = fit.plan([len(s.audio) / rate for s in spoken], [s.scene for s in spoken], target)
     kept = [spoken[i] for i in planned.keep]
     audios = fit.stretch([s.audio for s in kept], rate, planned.tempo)
@@ -161,13 +189,26 @@ def _assemble(
     by_scene: dict[int, list[int]] = {}
     for k, s in enumerate(kept):
         by_scene.setdefault(s.scene, []).append(k)
-    for scene in scene_order:
+    moved = 0
+    for n, scene in enumerate(scene_order):
+        if frame_rate and n > 0:
+            moved += timeline.start_on_frame(frame_rate)
         timeline.scene_starts.append(timeline.samples)
         for k in by_scene.get(scene, []):
             length = len(audios[k]) / rate  # atempo keeps speech at its scaled position
             starts = word_timing.shifted(kept[k].starts, 0.0, planned.tempo, length)
             timeline.add_sentence(kept[k].text, audios[k], scene, starts)
             timeline.add_silence(gaps[k])
+    if moved and target is not None and planned.met:
+        closing = timeline.pieces[-1]
+        keep = max(0, len(closing) - moved)
+        timeline.samples += keep - len(closing)
+        timeline.pieces[-1] = np.zeros(keep, dtype=np.int16) if moved < 0 else closing[:keep]
+    elif frame_rate and target is None:  # the last scene, too, lasts whole frames
+        per_frame = timeline.rate / frame_rate
+        timeline.add_silence(
+            round(math.ceil(timeline.samples / per_frame) * per_frame) - timeline.samples
+        )
     return timeline, planned
 
 
@@ -201,24 +242,31 @@ def narrate(
     should_cancel: CancelCheck = lambda: False,
     remote: Callable[[Voice], Speaker] | None = None,
     target_seconds: float | None = None,
+    frame_rate: int | None = None,
+    cache: ArtefactStore | None = None,
 ) -> Narration:
     """Speak the script with one catalogue voice into out_dir/narration.wav, with cues.
 
     `remote` builds the speaker for voices of the "remote" engine (a hosted speech API).
     With `target_seconds`, pauses and tempo are fitted (see pipeline.fit) so the audio is
-    that long; when it cannot be, Narration.note says why.
+    that long; when it cannot be, Narration.note says why. With `frame_rate`, every scene
+    starts on a frame of a video at that rate (see _Timeline.start_on_frame). With `cache`,
+    sentences this voice spoke before are not spoken again (pipeline.speech_cache).
     """
     try:
         voice = get_voice(voice_id)
     except KeyError:
         raise StageError("UNKNOWN_VOICE", f"Unknown voice {voice_id!r}") from None
     speak = speaker_for(voice, remote)
+    if cache is not None:
+        speak = cached_speaker(speak, voice, cache)
     plan = [(scene.index, split_sentences(scene.narration)) for scene in script.scenes]
     if not any(sentences for _, sentences in plan):
         raise StageError("EMPTY_NARRATION", "The script has no narration text to speak")
     began = time.perf_counter()
     spoken, rate = _speak_all(plan, speak, progress, should_cancel)
-    timeline, planned = _assemble(spoken, rate, [i for i, _ in plan], target_seconds)
+    order = [i for i, _ in plan]
+    timeline, planned = _assemble(spoken, rate, order, target_seconds, frame_rate)
     out_dir.mkdir(parents=True, exist_ok=True)
     audio_path = out_dir / AUDIO_NAME
     samples = _normalise(np.concatenate(timeline.pieces), timeline.rate)

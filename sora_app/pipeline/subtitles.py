@@ -164,10 +164,24 @@ def write_ass(
     *,
     word_captions: bool | None = None,
 ) -> Path:
-    """Write `cues` as an ASS file whose coordinates are the output's pixels.
+    """Write `cues` as an ASS file whose coordinates are the output's pixels (see ass_text)."""
+    path.write_text(ass_text(cues, width, height, word_captions=word_captions), encoding="utf-8")
+    return path
+
+
+def ass_text(
+    cues: Sequence[Cue],
+    width: int,
+    height: int,
+    *,
+    word_captions: bool | None = None,
+    window: float | None = None,
+) -> str:
+    """`cues` as ASS text whose coordinates are the output's pixels.
 
     `word_captions` highlights each word while it is spoken (cues that carry word timings);
-    None picks the default for the frame shape (see word_captions_default).
+    None picks the default for the frame shape (see word_captions_default). With `window`,
+    only the events shown within [0, window) seconds are kept: a segment's captions.
     """
     if word_captions is None:
         word_captions = word_captions_default(width, height)
@@ -186,6 +200,18 @@ def write_ass(
                 continue
         lines.append(_dialogue(cue.start, cue.end, prefix + text))
         events += 1
-    path.write_text("".join(lines), encoding="utf-8")
-    log.debug("event=ass_written path=%s events=%d words=%s", path.name, events, word_captions)
-    return path
+    if window is not None:
+        lines = [lines[0], *(line for line in lines[1:] if _shown_within(line, window))]
+    log.debug("event=ass_made events=%d words=%s", len(lines) - 1, word_captions)
+    return "".join(lines)
+
+
+def _shown_within(line: str, window: float) -> bool:
+    """Whether a Dialogue line is on screen at some time in [0, window)."""
+    start, end = (_seconds(stamp) for stamp in line.split(",", 3)[1:3])
+    return end > 0 and start < window and end > start
+
+
+def _seconds(stamp: str) -> float:
+    hours, minutes, seconds = stamp.split(":")
+    return int(hours) * 3600 + int(minutes) * 60 + float(seconds)

@@ -291,6 +291,32 @@ def test_subscribe_all_while_a_task_runs_starts_with_it(ws_server, connect):
     assert task_messages(socket, video_id)[-1]["type"] == "taskCompleted"
 
 
+def test_a_reconnect_naming_its_last_version_resumes_after_it(ws_server, connect):
+    """Drop the socket mid-task, reconnect with the version last seen: nothing is sent twice,
+    the states missed meanwhile arrive as the task's current state, then it runs to the end."""
+    video_id = create_task(ws_server, duration=8)
+    first = connect()
+    first.send("subscribe_task", {"videoId": video_id})
+    before = [first.next("taskProgress")["payload"] for _ in range(2)]
+    first.close()
+    last_seen = before[-1]["version"]
+
+    second = connect()
+    second.send("subscribe_task", {"videoId": video_id, "version": last_seen})
+    after = [m["payload"] for m in task_messages(second, video_id)]
+    versions = [p["version"] for p in before + after]
+    assert versions == sorted(set(versions)), f"a version was sent twice: {versions}"
+    assert after[0]["version"] > last_seen
+    assert after[-1]["status"] == "completed"
+    progress = [p["progress"] for p in before + after]
+    assert progress == sorted(progress)
+
+    third = connect()  # resuming from the final version: nothing new, and nothing is sent
+    third.send("subscribe_task", {"videoId": video_id, "version": after[-1]["version"]})
+    third.send("ping")
+    assert third.next("taskCompleted", "pong")["type"] == "pong"
+
+
 def test_connection_limit_refuses_politely(ws_server, connect):
     refused = None
     for _ in range(MAX_SOCKETS + 1):  # earlier tests' sockets may still hold a slot briefly

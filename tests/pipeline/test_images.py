@@ -6,12 +6,14 @@ import itertools
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from sora_app.pipeline.artefacts import ArtefactStore
 from sora_app.pipeline.images import ASPECTS, IMAGE_STYLES, make_images
 from sora_app.pipeline.types import Cancelled, ImageSpec, Scene, Script, StageError
 from sora_app.providers.scene_renderer import render_scene
@@ -217,3 +219,24 @@ def test_truncated_manual_image_raises_bad_image(tmp_path: Path) -> None:
             _script(1), ImageSpec(**SMALL), tmp_path / "o", lambda f, m: None, manual_images=[good]
         )
     assert err.value.code == "BAD_IMAGE"
+
+
+def test_a_painted_scene_is_taken_from_the_cache_unless_what_is_painted_changed(tmp_path):
+    cache = ArtefactStore(tmp_path / "artefacts")
+    spec = ImageSpec(width=90, height=160, seed=4)
+    script = _script()
+    first = make_images(script, spec, tmp_path / "a", lambda f, m: None, cache=cache)
+    spoken_differently = replace(
+        script,
+        scenes=[replace(s, narration="Other words entirely.") for s in script.scenes],
+    )
+    again = make_images(spoken_differently, spec, tmp_path / "b", lambda f, m: None, cache=cache)
+    assert [p.read_bytes() for p in first] == [p.read_bytes() for p in again]
+    recaptioned = replace(
+        script, scenes=[replace(script.scenes[0], caption="A new title"), *script.scenes[1:]]
+    )
+    third = make_images(recaptioned, spec, tmp_path / "c", lambda f, m: None, cache=cache)
+    assert third[0].read_bytes() != first[0].read_bytes()
+    assert [p.read_bytes() for p in third[1:]] == [p.read_bytes() for p in first[1:]]
+    painted = {p.name for p in (tmp_path / "artefacts" / "painted").glob("*/*.jpg")}
+    assert len(painted) == len(script.scenes) + 1

@@ -1,0 +1,1 @@
+"""The creator workflow: scripts as versioned resources, rendered by ordinary jobs."""

@@ -1,0 +1,168 @@
+"""The only door to scripts: create (written or given), read, list, edit, delete, render.
+
+Like jobs/service.py, functions take the owner's id; another user's script is reported
+exactly like a missing one (404). A render is an ordinary job whose request carries the
+script version's body, so every job surface (progress, events, tasks, library) shows it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from sqlalchemy import func, select
+
+from ..errors import APIError
+from ..extensions import db
+from ..jobs import service
+from ..jobs.script_body import ScriptBody, ScriptRef
+from ..jobs.spec import JobSpec
+from ..models import Job, utcnow
+from ..pipeline.script import write_script
+from ..pipeline.types import StoryRequest
+from .bodies import ScriptCreate, ScriptPatch
+from .tables import Script, ScriptVersion
+
+MAX_ID = 64
+
+
+class ScriptNotFound(APIError):
+    def __init__(self, script_id: str) -> None:
+        super().__init__(
+            404, "SCRIPT_NOT_FOUND", f"No script with id {script_id[:64]!r}.", field="script_id"
+        )
+
+
+class VersionNotFound(APIError):
+    def __init__(self, version: int) -> None:
+        super().__init__(
+            404, "VERSION_NOT_FOUND", f"The script has no version {version}.", field="version"
+        )
+
+
+class StaleVersion(APIError):
+    """An edit based on an older version than the newest: someone else changed it first."""
+
+    def __init__(self, base: int, newest: int) -> None:
+        super().__init__(
+            409, "VERSION_CONFLICT",
+            f"The script changed since version {base}; it is at version {newest}. "
+            "Load it again and re-apply your edit.",
+            field="base_version", details={"version": newest},
+        )  # fmt: skip
+
+
+def create(request: ScriptCreate, owner_id: str) -> tuple[Script, ScriptBody]:
+    """A new script at version 1: written from the topic, or the caller's own."""
+    body = request.own_body() if not request.topic else _written(request)
+    script = Script(owner_id=owner_id, title=body.title, version=1)
+    db.session.add(script)
+    db.session.flush()
+    db.session.add(ScriptVersion(script_id=script.id, version=1, body_json=_dump(body)))
+    db.session.commit()
+    return script, body
+
+
+def _written(request: ScriptCreate) -> ScriptBody:
+    """The offline writer's script for the topic, sized for the duration."""
+    story = StoryRequest(
+        topic=request.topic or "",
+        story_type=request.story_type,
+        hook_intensity=request.hook_intensity,
+        pacing=request.pacing,
+        duration_minutes=request.duration,
+        num_scenes=request.num_scenes,
+        seed=request.seed or 0,
+    )
+    body = ScriptBody.from_pipeline(write_script(story))
+    return body.model_copy(update={"title": request.title}) if request.title else body
+
+
+def get(script_id: str, owner_id: str, version: int | None = None) -> tuple[Script, ScriptBody]:
+    """The owner's script with the body of `version` (default: the newest)."""
+    script = _owned(script_id, owner_id)
+    number = script.version if version is None else version
+    row = db.session.get(ScriptVersion, (script.id, number))
+    if row is None:
+        raise VersionNotFound(number)
+    return script, ScriptBody.model_validate(row.body)
+
+
+def list_for_owner(owner_id: str, offset: int, limit: int) -> tuple[list[Script], int]:
+    """One page of the owner's scripts, most recently edited first, and how many in all."""
+    where = Script.owner_id == owner_id
+    total = db.session.scalar(select(func.count()).select_from(Script).where(where)) or 0
+    page = db.session.scalars(
+        select(Script).where(where).order_by(Script.updated_at.desc(), Script.id.desc())
+        .offset(offset).limit(limit)
+    )  # fmt: skip
+    return list(page), total
+
+
+def edit(script_id: str, owner_id: str, patch: ScriptPatch) -> tuple[Script, ScriptBody]:
+    """A new version with the patch applied; earlier versions stay renderable."""
+    script, body = get(script_id, owner_id)
+    if patch.base_version is not None and patch.base_version != script.version:
+        raise StaleVersion(patch.base_version, script.version)
+    changed = patch.apply(body)
+    number = script.version + 1
+    db.session.add(ScriptVersion(script_id=script.id, version=number, body_json=_dump(changed)))
+    script.version, script.title, script.updated_at = number, changed.title, utcnow()
+    db.session.commit()
+    return script, changed
+
+
+def delete(script_id: str, owner_id: str) -> None:
+    """The script and all its versions; videos already rendered from it stay."""
+    script = _owned(script_id, owner_id)
+    for row in db.session.scalars(
+        select(ScriptVersion).where(ScriptVersion.script_id == script.id)
+    ):
+        db.session.delete(row)
+    db.session.delete(script)
+    db.session.commit()
+
+
+def render(
+    script_id: str, owner_id: str, options: dict[str, Any], version: int | None = None
+) -> Job:
+    """Submit a job that renders this version of the script with the given job options."""
+    script, body = get(script_id, owner_id, version)
+    number = script.version if version is None else version
+    request = {
+        "seed": _seed_of(script.id),  # the same motion and music bed each render: reusable
+        **options,
+        "topic": body.title,
+        "story_type": body.story_type,
+        "num_scenes": len(body.scenes),
+        "script": body,
+        "script_ref": ScriptRef(id=script.id, version=number),
+    }
+    return service.submit(JobSpec.model_validate(request), owner_id)
+
+
+def view(script: Script, body: ScriptBody, version: int | None = None) -> dict[str, Any]:
+    """The JSON a client sees for a script (and one of its versions)."""
+    shown = script.summary() | body.model_dump(mode="json")
+    shown["version"] = script.version if version is None else version
+    shown["latest_version"] = script.version
+    shown["scenes"] = [{"index": i, **scene} for i, scene in enumerate(shown["scenes"])]
+    return shown
+
+
+def _seed_of(script_id: str) -> int:
+    """A script's own seed: its renders pan, dissolve and score alike unless told otherwise,
+    so an edit changes only what it touched (a random seed per job would change it all)."""
+    return int(hashlib.sha256(script_id.encode()).hexdigest()[:8], 16) % 2**31
+
+
+def _owned(script_id: str, owner_id: str) -> Script:
+    script = db.session.get(Script, script_id) if 0 < len(script_id) <= MAX_ID else None
+    if script is None or script.owner_id != owner_id:
+        raise ScriptNotFound(script_id)
+    return script
+
+
+def _dump(body: ScriptBody) -> str:
+    return json.dumps(body.model_dump(mode="json"), ensure_ascii=False)

@@ -1,0 +1,55 @@
+"""Scripts and their versions: what a creator writes, edits and renders.
+
+Every edit adds a version and leaves the earlier ones alone, so a render names exactly what it
+rendered (its job carries that version's body) and an older cut can be rendered again.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..extensions import db
+from ..models import _iso, new_job_id, utcnow
+
+
+class Script(db.Model):
+    __tablename__ = "scripts"
+    __table_args__ = (Index("ix_scripts_owner_updated", "owner_id", "updated_at", "id"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True, default=new_job_id)
+    owner_id: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(200))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    """The newest version's number."""
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "version": self.version,
+            "created_at": _iso(self.created_at),
+            "updated_at": _iso(self.updated_at),
+        }
+
+
+class ScriptVersion(db.Model):
+    __tablename__ = "script_versions"
+
+    script_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("scripts.id", ondelete="CASCADE"), primary_key=True
+    )
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    body_json: Mapped[str] = mapped_column(Text)
+    """The script as rendered: title, story type, scenes (see content.bodies.ScriptBody)."""
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    @property
+    def body(self) -> dict[str, Any]:
+        return json.loads(self.body_json)

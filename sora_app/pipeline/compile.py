@@ -1,4 +1,8 @@
-"""Compile scene stills + narration into the final MP4 in a single ffmpeg run.
+"""The compile's filters, and the single-pass compile: stills + narration in one ffmpeg run.
+
+Jobs render through pipeline.segments, which runs these same filters one segment at a time
+so a re-render reuses what did not change; `compile_video` stays as the reference it is
+measured against (bench/rerender.py) and as the test oracle for what a segment shows.
 
 Motion is a moving crop over a still scaled once per scene: crop only shifts frame pointers,
 so the filters cost almost nothing and x264 sees whole-pixel translation. Dissolves run xfade
@@ -109,7 +113,7 @@ def _even(value: float) -> int:
     return max(2, round(value / 2) * 2)
 
 
-def _scene_pieces(
+def scene_pieces(
     clip: Clip,
     n_clips: int,
     fade: int,
@@ -174,7 +178,7 @@ def _scene_pieces(
     return parts
 
 
-def _directions(count: int, seed: int) -> list[tuple[int, int]]:
+def pan_directions(count: int, seed: int) -> list[tuple[int, int]]:
     """Pick a pan per scene from the seed, never repeating the previous scene's direction."""
     rng = random.Random(f"compile-motion:{seed}")
     chosen: list[tuple[int, int]] = []
@@ -194,12 +198,12 @@ def _video_graph(
 ) -> list[str]:
     """Per-scene motion pieces, short xfade dissolves, one concat, then burned-in captions."""
     pacing = PACINGS.get(opts.pacing, PACINGS["moderate"])
-    dirs = _directions(len(clips), opts.seed)
+    dirs = pan_directions(len(clips), opts.seed)
     titles = list(title_inputs) + [None] * (len(clips) - len(title_inputs))
     parts: list[str] = []
     for clip in clips:
         direction, title = dirs[clip.index], titles[clip.index]
-        parts += _scene_pieces(clip, len(clips), fade_frames, opts, pacing, direction, title)
+        parts += scene_pieces(clip, len(clips), fade_frames, opts, pacing, direction, title)
     order: list[str] = []
     for clip in clips:
         i = clip.index
@@ -275,7 +279,7 @@ def build_args(
     return args, fade_frames
 
 
-def _validate(images: Sequence[Path], narration: Narration, opts: CompileOptions) -> None:
+def validate_inputs(images: Sequence[Path], narration: Narration, opts: CompileOptions) -> None:
     """Refuse inputs that would make ffmpeg fail late or produce a wrong-length video."""
     if not images:
         raise StageError("COMPILE_INPUT", "no scene images to compile")
@@ -299,7 +303,7 @@ def _ignore_progress(_fraction: float, _status: str) -> None:
     """The thumbnail grab is too short to be worth reporting."""
 
 
-def _thumbnail(video: Path, at: float, stall_seconds: float = STALL_SECONDS) -> Path | None:
+def grab_thumbnail(video: Path, at: float, stall_seconds: float = STALL_SECONDS) -> Path | None:
     """Grab a JPEG poster frame; a missing thumbnail must never fail the job."""
     thumb = video.with_suffix(".jpg")
     args = ["-ss", f"{max(0.0, at):.3f}", "-i", str(video), "-frames:v", "1"]
@@ -327,7 +331,7 @@ def compile_video(
 
     A hung ffmpeg (no progress for `stall_seconds`) is killed and fails with FFMPEG_STALLED.
     """
-    _validate(images, narration, options)
+    validate_inputs(images, narration, options)
     out_path = Path(out_path)
     started = time.monotonic()
     thumb_path = out_path.with_suffix(".jpg")
@@ -359,7 +363,7 @@ def compile_video(
             raise
     thumb: Path | None = thumb_path
     if not thumb_path.is_file():  # pragma: no cover - the in-run poster frame is best effort
-        thumb = _thumbnail(out_path, min(1.0, narration.duration / 2), stall_seconds)
+        thumb = grab_thumbnail(out_path, min(1.0, narration.duration / 2), stall_seconds)
     info = probe(out_path)
     log.info(
         "event=compile_done path=%s duration_s=%.3f elapsed_s=%.2f bytes=%d",

@@ -258,8 +258,8 @@ def narrate(
     except KeyError:
         raise StageError("UNKNOWN_VOICE", f"Unknown voice {voice_id!r}") from None
     speak = speaker_for(voice, remote)
-    if cache is not None:
-        speak = cached_speaker(speak, voice, cache)
+    if cache is not None and voice.engine != "remote":  # a hosted voice's sound follows the
+        speak = cached_speaker(speak, voice, cache)  # upstream's settings, not its params
     plan = [(scene.index, split_sentences(scene.narration)) for scene in script.scenes]
     if not any(sentences for _, sentences in plan):
         raise StageError("EMPTY_NARRATION", "The script has no narration text to speak")

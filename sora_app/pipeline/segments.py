@@ -1,15 +1,9 @@
-"""Compile a video as segments: each encoded once, kept by content hash, joined by stream copy.
+"""Compile a video from segments: each encoded once, kept by content hash, joined by copy.
 
-The timeline is cut into a body segment per scene and a dissolve segment per scene boundary:
-[body 0][dissolve 0→1][body 1] … Each is its own short ffmpeg run over the same filters as
-the single-pass compile (pipeline.compile), with its captions cut to its window and shifted to
-start at zero. Its key hashes everything that decides its pixels: the filter graph, the bytes
-of its stills and title layers, its caption events and the encoder settings. Nothing absolute
-goes in: the narration starts every scene on a frame boundary, so an edit that moves later
-scenes in time moves them by whole frames and leaves their keys alone. After an edit only the
-changed scenes' bodies and the dissolves that touch them are encoded again; the rest comes
-from the artefact store, and the join copies the video stream while the narration and music
-bed are mixed and encoded afresh (cheap, and global by nature).
+pipeline.segment_plan cuts the timeline and keys every segment. Here the segments the
+artefact store lacks are encoded, two at a time, while the narration and music bed are mixed
+and encoded beside them; the join then copies both streams into the final file. After an edit
+only the changed scenes' bodies and the dissolves that touch them are encoded again.
 """
 
 from __future__ import annotations
@@ -23,44 +17,29 @@ import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from sora_app.pipeline import subtitles
-from sora_app.pipeline.artefacts import ArtefactStore, digest, file_digest
-from sora_app.pipeline.compile import (
-    PACINGS,
-    X264_PARAMS,
-    Clip,
-    _directions,
-    _scene_pieces,
-    _thumbnail,
-    _validate,
-    plan_clips,
-)
+from sora_app.pipeline.artefacts import ArtefactStore
+from sora_app.pipeline.compile import grab_thumbnail, validate_inputs
 from sora_app.pipeline.compile_audio import audio_graph
 from sora_app.pipeline.ffmpeg import STALL_SECONDS, run_ffmpeg
-from sora_app.pipeline.images import title_layer_path
 from sora_app.pipeline.probe import probe, video_info
+from sora_app.pipeline.segment_plan import ENCODE, Segment, plan_segments, segment_key
 from sora_app.pipeline.types import (
     CancelCheck,
     Cancelled,
     CompileOptions,
-    Cue,
     Narration,
     ProgressFn,
     VideoInfo,
-    Word,
 )
 
 log = logging.getLogger(__name__)
 
 KIND = "segments"
 """The artefact store's folder for encoded segments."""
-FORMAT = 1
-"""Part of every key: bump it when the way segments are made changes without their inputs."""
-ENCODE = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-x264-params", X264_PARAMS]
-ENCODE += ["-pix_fmt", "yuv420p"]
 PARALLEL = 2
 """Segments encoded at once. With many to do, each gets one encoder thread and the two runs
 fill both cores without the start-up and flush gaps of x264's frame threads (measured, 60 s
@@ -68,27 +47,6 @@ fill both cores without the start-up and flush gaps of x264's frame threads (mea
 The thread count is not part of a segment's key: it changes bits, not the picture."""
 JOIN_SHARE = 0.06
 """Share of the progress bar for the join (stream copy + audio) after the last segment."""
-
-
-@dataclass
-class Segment:
-    """One encoded piece of the timeline and everything its pixels depend on."""
-
-    start: int
-    """First frame, in the whole video's timeline."""
-    frames: int
-    graph: list[str]
-    inputs: list[Path]
-    captions: str
-    """ASS text of the captions shown within the segment ("" when captions are off)."""
-    scenes: tuple[int, ...]
-    """The scenes it shows (one for a body, two for a dissolve)."""
-    key: str = ""
-    reused: bool = False
-    path: Path | None = None
-    digests: list[str] = field(default_factory=list)
-    thumb_at: int | None = None
-    """The frame (counted from the segment's first) that is also the video's poster."""
 
 
 @dataclass
@@ -102,113 +60,6 @@ class SegmentReport:
     @property
     def reused(self) -> int:
         return sum(1 for s in self.segments if s.reused)
-
-
-def plan_segments(
-    images: Sequence[Path], narration: Narration, opts: CompileOptions
-) -> tuple[list[Segment], int]:
-    """The segments of the timeline in order, and the video's total frames."""
-    pacing = PACINGS.get(opts.pacing, PACINGS["moderate"])
-    spans, fps = narration.scene_spans, opts.fps
-    clips, fade, total = plan_clips(spans, narration.duration, fps, pacing.crossfade)
-    directions = _directions(len(clips), opts.seed)
-    layers = [title_layer_path(Path(image)) for image in images]
-    titles = [layer if layer.is_file() else None for layer in layers]
-    segments: list[Segment] = []
-    for clip in clips:
-        i = clip.index
-        if i > 0 and fade > 0:
-            segments.append(
-                _dissolve(clips[i - 1], clip, len(clips), fade, images, titles, directions, opts)
-            )
-        head = fade if i > 0 else 0
-        tail = fade if i < len(clips) - 1 else 0
-        body = clip.frames - head - tail
-        if body > 0:
-            inputs = [Path(images[i])] + ([titles[i]] if titles[i] else [])
-            graph = _scene_pieces(
-                clip, len(clips), fade, opts, pacing, directions[i],
-                title_input=1 if titles[i] else None, image_input=0, kinds="b", label=0,
-            )  # fmt: skip
-            graph.append("[b0v]{captions}[vout]")
-            segments.append(Segment(clip.start + head, body, graph, inputs, "", (i,)))
-    for segment in segments:
-        segment.captions = _captions(segment, narration.cues, opts) if opts.subtitles else ""
-    return segments, total
-
-
-def _dissolve(
-    before: Clip,
-    after: Clip,
-    n_clips: int,
-    fade: int,
-    images: Sequence[Path],
-    titles: Sequence[Path | None],
-    directions: Sequence[tuple[int, int]],
-    opts: CompileOptions,
-) -> Segment:
-    """The crossfade from `before`'s tail into `after`'s head, as one segment."""
-    pacing = PACINGS.get(opts.pacing, PACINGS["moderate"])
-    inputs = [Path(images[before.index]), Path(images[after.index])]
-    title_inputs: list[int | None] = []
-    for clip in (before, after):
-        layer = titles[clip.index]
-        title_inputs.append(len(inputs) if layer else None)
-        if layer:
-            inputs.append(layer)
-    graph = _scene_pieces(
-        before, n_clips, fade, opts, pacing, directions[before.index],
-        title_input=title_inputs[0], image_input=0, kinds="t", label=0,
-    )  # fmt: skip
-    graph += _scene_pieces(
-        after, n_clips, fade, opts, pacing, directions[after.index],
-        title_input=title_inputs[1], image_input=1, kinds="h", label=1,
-    )  # fmt: skip
-    seconds = fade / opts.fps
-    graph.append(
-        f"[t0v][h1v]xfade=transition=fade:duration={seconds:.6f}:offset=0,{{captions}}[vout]"
-    )
-    return Segment(after.start, fade, graph, inputs, "", (before.index, after.index))
-
-
-def _captions(segment: Segment, cues: Sequence[Cue], opts: CompileOptions) -> str:
-    """The segment's caption events, timed from its first frame."""
-    begin = segment.start / opts.fps
-    window = segment.frames / opts.fps
-    shown = [_shift(c, begin) for c in cues if c.end > begin and c.start < begin + window]
-    if not shown:
-        return ""
-    return subtitles.ass_text(
-        shown, opts.width, opts.height, word_captions=opts.word_captions, window=window
-    )
-
-
-def _shift(cue: Cue, by: float) -> Cue:
-    """The cue timed from `by`, to the microsecond: the same scene-relative time must give
-    the same caption text wherever the scene sits, so float noise from the subtraction is
-    rounded away before the caption times are (to centiseconds)."""
-
-    def at(seconds: float) -> float:
-        return round(seconds - by, 6)
-
-    words = [Word(w.text, at(w.start), at(w.end)) for w in cue.words]
-    return replace(cue, start=at(cue.start), end=at(cue.end), words=words)
-
-
-def _key(segment: Segment, opts: CompileOptions, digests: dict[Path, str]) -> str:
-    segment.digests = [digests.setdefault(p, file_digest(p)) for p in segment.inputs]
-    return digest(
-        {
-            "format": FORMAT,
-            "graph": segment.graph,
-            "inputs": segment.digests,
-            "captions": segment.captions,
-            "frames": segment.frames,
-            "fps": opts.fps,
-            "size": [opts.width, opts.height],
-            "encode": ENCODE,
-        }
-    )
 
 
 def _render(
@@ -296,13 +147,13 @@ def compile_segments(
     parallel: int = PARALLEL,
 ) -> SegmentReport:
     """Render the final video from segments, encoding only those the store does not hold."""
-    _validate(images, narration, options)
+    validate_inputs(images, narration, options)
     out_path = Path(out_path)
     started = time.monotonic()
     segments, total = plan_segments(images, narration, options)
     digests: dict[Path, str] = {}
     for segment in segments:
-        segment.key = _key(segment, options, digests)
+        segment.key = segment_key(segment, options, digests)
         segment.path = store.get(KIND, segment.key, ".mp4")
         segment.reused = segment.path is not None
     poster = _mark_poster(segments, total, narration.duration, options.fps)
@@ -345,7 +196,7 @@ def compile_segments(
     progress(1.0, "Video ready")
     thumb = _poster(store, poster, out_path)
     if thumb is None:  # the poster piece was pruned while its segment stayed: take it anew
-        thumb = _thumbnail(out_path, min(1.0, narration.duration / 2), stall_seconds)
+        thumb = grab_thumbnail(out_path, min(1.0, narration.duration / 2), stall_seconds)
     info = video_info(out_path, probe(out_path), thumb)
     log.info(
         "event=compile_done mode=segments path=%s segments=%d reused=%d encoded_frames=%d "

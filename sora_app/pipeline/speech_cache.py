@@ -4,7 +4,8 @@ Engines do not give the same samples for the same sentence twice in a row (espea
 shifts by a few samples and its word marks by a millisecond with what it spoke before), so a
 scene whose text did not change would otherwise get captions a centisecond off, and with
 them a new video segment. Keyed by everything that decides the sound: engine, voice params
-and text. A hosted voice is cached too: it is paid per call.
+and text. Only the offline engines are cached (narration decides which): what a hosted voice
+sounds like depends on the upstream's URL and model, which its params do not name.
 """
 
 from __future__ import annotations

@@ -186,7 +186,6 @@ def ass_text(
     if word_captions is None:
         word_captions = word_captions_default(width, height)
     lines = [_header(width, height)]
-    events = 0
     for cue in cues:
         text = escape_text(cue.text)
         if not text.strip() or cue.end <= cue.start:
@@ -196,10 +195,8 @@ def ass_text(
             timed = _word_events(cue, prefix)
             if timed:
                 lines += timed
-                events += len(timed)
                 continue
         lines.append(_dialogue(cue.start, cue.end, prefix + text))
-        events += 1
     if window is not None:
         lines = [lines[0], *(line for line in lines[1:] if _shown_within(line, window))]
     log.debug("event=ass_made events=%d words=%s", len(lines) - 1, word_captions)

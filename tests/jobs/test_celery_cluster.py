@@ -80,11 +80,14 @@ class Cluster:
         return (self.tmp / f"{name}.log").read_text(errors="replace")
 
     def claims(self, job_id: str) -> list[str]:
-        """Which workers claimed the job, in order (from the store's log lines)."""
-        pattern = re.compile(rf"job claimed job={job_id} owner=(\w+)@test:")
+        """Which workers claimed the job, in the order of their log lines' times (each
+        worker writes a log of its own, so places in them say nothing about order)."""
+        pattern = re.compile(
+            rf"^\[([0-9 :,-]+):.* job claimed job={job_id} owner=(\w+)@test:", re.M
+        )
         found = []
         for name in (name for name in self.procs if name != "beat"):
-            found += [(m.start(), m.group(1)) for m in pattern.finditer(self.log(name))]
+            found += [(m.group(1), m.group(2)) for m in pattern.finditer(self.log(name))]
         return [name for _, name in sorted(found)]
 
     def job(self, job_id: str):

@@ -17,7 +17,7 @@ from ..errors import APIError
 from ..extensions import db
 from ..jobs import service
 from ..jobs.script_body import ScriptBody, ScriptRef
-from ..jobs.spec import JobSpec
+from ..jobs.spec import DURATION_MINUTES, MIN_SECONDS_PER_SCENE, JobSpec
 from ..models import Job, utcnow
 from ..pipeline.script import write_script
 from ..pipeline.types import StoryRequest
@@ -25,6 +25,8 @@ from .bodies import ScriptCreate, ScriptPatch
 from .tables import Script, ScriptVersion
 
 MAX_ID = 64
+SPOKEN_WORDS_PER_MINUTE = 150
+"""A narrator's usual pace, for the estimate only."""
 
 
 class ScriptNotFound(APIError):
@@ -135,6 +137,7 @@ def render(
         **options,
         "topic": body.title,
         "story_type": body.story_type,
+        "duration": _minutes(body),
         "num_scenes": len(body.scenes),
         "script": body,
         "script_ref": ScriptRef(id=script.id, version=number),
@@ -149,6 +152,14 @@ def view(script: Script, body: ScriptBody, version: int | None = None) -> dict[s
     shown["latest_version"] = script.version
     shown["scenes"] = [{"index": i, **scene} for i, scene in enumerate(shown["scenes"])]
     return shown
+
+
+def _minutes(body: ScriptBody) -> float:
+    """About how long the script takes to say: what the job's ETA expects (the length itself
+    is the narration's), and room for every scene (a job allows a scene per 2 s)."""
+    words = sum(len(scene.narration.split()) for scene in body.scenes)
+    wanted = max(words / SPOKEN_WORDS_PER_MINUTE, len(body.scenes) * MIN_SECONDS_PER_SCENE / 60)
+    return round(min(DURATION_MINUTES[1], max(DURATION_MINUTES[0], wanted)), 2)
 
 
 def _seed_of(script_id: str) -> int:

@@ -144,3 +144,14 @@ def test_render_options_are_checked_like_a_job_request(client):
         assert answer.status_code == 400 and answer.get_json()["field"] == field, answer.get_json()
     missing = client.post(f"/api/scripts/{script_id}/render", json={"version": 9})
     assert missing.status_code == 404 and missing.get_json()["error"] == "VERSION_NOT_FOUND"
+
+
+def test_a_long_script_renders_with_every_scene(client):
+    """40 one-line scenes: more than a default 1-minute job allows (30); the render sizes
+    the job from the script instead of refusing it."""
+    scenes = [{"narration": f"Scene number {n} has one short line."} for n in range(40)]
+    made = client.post("/api/scripts", json={"title": "Many", "scenes": scenes}).get_json()
+    answer = client.post(f"/api/scripts/{made['id']}/render", json={"voice_id": "espeak_male"})
+    assert answer.status_code == 202, answer.get_json()
+    job = client.get(f"/api/progress/{answer.get_json()['job_id']}").get_json()
+    assert job["status"] == "generating"

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ..jobs.fields import _choice
+from ..jobs.fields import one_of
 from ..jobs.script_body import MAX_SCENES, SceneBody, ScriptBody
 from ..jobs.spec import DURATION_MINUTES
 from ..pipeline.cue_text import split_sentences
@@ -26,11 +26,11 @@ class ScriptCreate(BaseModel):
     text: str | None = Field(default=None, min_length=1, max_length=50_000)
     scenes: list[SceneBody] | None = Field(default=None, min_length=1, max_length=MAX_SCENES)
     title: str | None = Field(default=None, min_length=1, max_length=200)
-    story_type: Annotated[str, _choice(STORY_TYPES)] = "mystery"
+    story_type: Annotated[str, one_of(STORY_TYPES)] = "mystery"
     duration: float = Field(default=1.0, ge=DURATION_MINUTES[0], le=DURATION_MINUTES[1])
     num_scenes: int = Field(default=5, ge=1, le=MAX_SCENES)
-    hook_intensity: Annotated[str, _choice(HOOK_INTENSITIES)] = "medium"
-    pacing: Annotated[str, _choice(PACINGS)] = "moderate"
+    hook_intensity: Annotated[str, one_of(HOOK_INTENSITIES)] = "medium"
+    pacing: Annotated[str, one_of(PACINGS)] = "moderate"
     seed: int | None = Field(default=None, ge=0, le=2**31 - 1)
 
     @model_validator(mode="after")
@@ -60,7 +60,7 @@ class ScriptPatch(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, str_strip_whitespace=True)
 
     title: str | None = Field(default=None, min_length=1, max_length=200)
-    story_type: Annotated[str, _choice(STORY_TYPES)] | None = None
+    story_type: Annotated[str, one_of(STORY_TYPES)] | None = None
     scenes: list[SceneBody] | None = Field(default=None, min_length=1, max_length=MAX_SCENES)
     base_version: int | None = Field(default=None, ge=1)
 

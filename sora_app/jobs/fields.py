@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import AfterValidator, Field
 
 
-def _choice(allowed: tuple[str, ...] | list[str], *, normalise: bool = True):
+def one_of(allowed: tuple[str, ...] | list[str], *, normalise: bool = True):
     """A validator that accepts one of `allowed` and names them all when it doesn't."""
 
     def check(value: str) -> str:

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..pipeline.script import STORY_TYPES
 from ..pipeline.types import Scene
 from ..pipeline.types import Script as PipelineScript
-from .fields import Keyword, _choice
+from .fields import Keyword, one_of
 
 MAX_SCENES = 50
 
@@ -37,7 +37,7 @@ class ScriptBody(_Strict):
     """A whole script: what a version holds and what a render speaks and paints."""
 
     title: str = Field(min_length=1, max_length=200)
-    story_type: Annotated[str, _choice(STORY_TYPES)] = "mystery"
+    story_type: Annotated[str, one_of(STORY_TYPES)] = "mystery"
     scenes: list[SceneBody] = Field(min_length=1, max_length=MAX_SCENES)
 
     def to_pipeline(self) -> PipelineScript:

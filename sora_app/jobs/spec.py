@@ -21,7 +21,7 @@ from ..pipeline.script import HOOK_INTENSITIES, PACINGS, STORY_TYPES
 from ..pipeline.types import Character, CompileOptions, ImageSpec, StoryRequest
 from ..pipeline.voices import DEFAULT_VOICE_ID, VOICES
 from ..safe_paths import safe_file, safe_id
-from .fields import Keyword, UploadName, _choice
+from .fields import Keyword, UploadName, one_of
 from .script_body import ScriptBody, ScriptRef
 
 IMAGE_MODES: tuple[str, ...] = ("ai_only", "stock_only", "manual_only", "mixed")
@@ -56,27 +56,27 @@ class JobSpec(BaseModel):
     model_config = ConfigDict(extra="ignore", strict=True, str_strip_whitespace=True)
 
     topic: str = Field(min_length=1, max_length=200)
-    story_type: Annotated[str, _choice(STORY_TYPES)] = "mystery"
-    image_style: Annotated[str, _choice(IMAGE_STYLES)] = "cinematic"
-    image_mode: Annotated[str, _choice(IMAGE_MODES)] = "ai_only"
-    voice_id: Annotated[str, _choice(list(VOICES), normalise=False)] = DEFAULT_VOICE_ID
+    story_type: Annotated[str, one_of(STORY_TYPES)] = "mystery"
+    image_style: Annotated[str, one_of(IMAGE_STYLES)] = "cinematic"
+    image_mode: Annotated[str, one_of(IMAGE_MODES)] = "ai_only"
+    voice_id: Annotated[str, one_of(list(VOICES), normalise=False)] = DEFAULT_VOICE_ID
     duration: float = Field(default=1.0, ge=DURATION_MINUTES[0], le=DURATION_MINUTES[1])
-    hook_intensity: Annotated[str, _choice(HOOK_INTENSITIES)] = "medium"
-    pacing: Annotated[str, _choice(PACINGS)] = "moderate"
+    hook_intensity: Annotated[str, one_of(HOOK_INTENSITIES)] = "medium"
+    pacing: Annotated[str, one_of(PACINGS)] = "moderate"
     num_scenes: int = Field(default=5, ge=1, le=50)
     characters: list[CharacterSpec] = Field(default_factory=list, max_length=10)
     manual_image_paths: list[UploadName] = Field(
         default_factory=list, max_length=50, validate_default=True
     )
     stock_keywords: list[Keyword] = Field(default_factory=list, max_length=20)
-    aspect_ratio: Annotated[str, _choice(list(ASPECTS), normalise=False)] = "9:16"
+    aspect_ratio: Annotated[str, one_of(list(ASPECTS), normalise=False)] = "9:16"
     music: bool = True
     subtitles: bool = True
     word_captions: bool | None = None
     """Highlight each word as it is spoken; unset: on for 9:16 only (ignored without subtitles)."""
     seed: int | None = Field(default=None, ge=0, le=2**31 - 1)
-    engine: Annotated[str, _choice(ENGINES)] = "local"
-    script_source: Annotated[str, _choice(SCRIPT_SOURCES)] = "auto"
+    engine: Annotated[str, one_of(ENGINES)] = "local"
+    script_source: Annotated[str, one_of(SCRIPT_SOURCES)] = "auto"
     prompt: str | None = Field(default=None, min_length=1, max_length=32000)
     """External renders: the full prompt (defaults to the topic plus style and characters)."""
     model: str | None = Field(default=None, min_length=1, max_length=64)

@@ -11,7 +11,7 @@ scene on a frame, so an edit that moves later scenes in time leaves their keys a
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from sora_app.pipeline import subtitles
@@ -49,7 +49,6 @@ class Segment:
     key: str = ""
     reused: bool = False
     path: Path | None = None
-    digests: list[str] = field(default_factory=list)
     thumb_at: int | None = None
     """The frame (counted from the segment's first) that is also the video's poster."""
 
@@ -146,12 +145,14 @@ def _shift(cue: Cue, by: float) -> Cue:
 
 
 def segment_key(segment: Segment, opts: CompileOptions, digests: dict[Path, str]) -> str:
-    segment.digests = [digests.setdefault(p, file_digest(p)) for p in segment.inputs]
+    for path in segment.inputs:  # a still shared by a body and two dissolves is read once
+        if path not in digests:
+            digests[path] = file_digest(path)
     return digest(
         {
             "format": FORMAT,
             "graph": segment.graph,
-            "inputs": segment.digests,
+            "inputs": [digests[path] for path in segment.inputs],
             "captions": segment.captions,
             "frames": segment.frames,
             "fps": opts.fps,

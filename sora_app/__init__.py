@@ -8,6 +8,7 @@ cli -> storage -> polled-read replays. It starts no job workers: the server entr
 from __future__ import annotations
 
 import fcntl
+import importlib
 import logging
 import sqlite3
 from pathlib import Path
@@ -103,11 +104,18 @@ def _init_extensions(app: Flask) -> None:
     app.before_request(ws.check_handshake)
 
 
-def _register_blueprints(app: Flask) -> None:
-    from .api import auth, catalog, events, generate, health, media, scripts, tasks, uploads
+BLUEPRINTS = (
+    "generate", "tasks", "media", "health", "catalog", "uploads", "auth", "events", "scripts",
+    "videos",
+)  # fmt: skip
+"""The api package's modules, each with one blueprint `bp`."""
 
-    for module in (generate, tasks, media, health, catalog, uploads, auth, events, scripts):
-        app.register_blueprint(module.bp)
+
+def _register_blueprints(app: Flask) -> None:
+    from . import api
+
+    for name in BLUEPRINTS:
+        app.register_blueprint(importlib.import_module(f".{name}", api.__name__).bp)
 
 
 def _register_cli(app: Flask) -> None:

@@ -90,7 +90,7 @@ class User(db.Model):
             "id": self.id,
             "username": self.username,
             "email": self.email,
-            "created_at": _iso(self.created_at),
+            "created_at": iso_utc(self.created_at),
         }
 
 
@@ -169,7 +169,7 @@ class Job(db.Model):
             "state": status.value,
             "stage": _stage_of(self.progress, status),
             "attempts": self.attempts,
-            "created_at": _iso(self.created_at),
+            "created_at": iso_utc(self.created_at),
         }
         if status is JobStatus.COMPLETED:
             body["video_path"] = self.video_path
@@ -198,9 +198,9 @@ def to_task_dict(job: Job) -> dict[str, Any]:
         "prompt": task.get("prompt", request.get("topic")),
         "model": task.get("model", "local"),
         "duration": task.get("seconds"),
-        "createdAt": _iso(job.created_at),
-        "updatedAt": _iso(job.updated_at),
-        "completedAt": _iso(job.finished_at) if status is JobStatus.COMPLETED else None,
+        "createdAt": iso_utc(job.created_at),
+        "updatedAt": iso_utc(job.updated_at),
+        "completedAt": iso_utc(job.finished_at) if status is JobStatus.COMPLETED else None,
     }
     if status is JobStatus.COMPLETED:
         body["videoUrl"] = f"/api/video/{job.video_path}"
@@ -211,7 +211,7 @@ def to_task_dict(job: Job) -> dict[str, Any]:
     return body
 
 
-def _iso(moment: datetime | None) -> str | None:
+def iso_utc(moment: datetime | None) -> str | None:
     """ISO 8601 in UTC; SQLite hands datetimes back without their zone."""
     if moment is None:
         return None

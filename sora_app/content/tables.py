@@ -14,7 +14,7 @@ from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
-from ..models import _iso, new_job_id, utcnow
+from ..models import iso_utc, new_job_id, utcnow
 
 
 class Script(db.Model):
@@ -34,8 +34,8 @@ class Script(db.Model):
             "id": self.id,
             "title": self.title,
             "version": self.version,
-            "created_at": _iso(self.created_at),
-            "updated_at": _iso(self.updated_at),
+            "created_at": iso_utc(self.created_at),
+            "updated_at": iso_utc(self.updated_at),
         }
 
 

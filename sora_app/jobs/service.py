@@ -21,7 +21,7 @@ from ..models import FINAL_STATUSES, Job, JobStatus
 from ..pipeline.voices import get_voice
 from ..safe_paths import safe_file
 from ..storage import storage_for
-from . import events, queries, read_cache, store
+from . import events, queries, read_cache, scenes, store
 from .executors import get_executor
 from .runner import notify_cancel
 from .spec import JobSpec
@@ -51,6 +51,14 @@ class JobActive(APIError):
 
     def __init__(self) -> None:
         super().__init__(409, "JOB_ACTIVE", "Cancel the job before deleting it.", field="job_id")
+
+
+class VideoNotReady(APIError):
+    """A finished video's view asked of a job that has none (yet)."""
+
+    def __init__(self, status: str) -> None:
+        message = f"The job is {status}; its video and scenes exist once it completes."
+        super().__init__(409, "VIDEO_NOT_READY", message, field="video_id")
 
 
 class QueueFull(APIError):
@@ -201,15 +209,30 @@ def delete(job_id: str, owner_id: str) -> None:
     if job.job_status not in FINAL_STATUSES:
         raise JobActive()
     storage = storage_for(current_app.config)
+    if job.video_path:
+        for path in scenes.published_files(storage.videos_dir, job.video_path):
+            storage.remove_media(path.name)
     for name in (job.video_path, job.thumbnail_path):
         if name:
             storage.remove_media(name)
     store.delete_job(job.id)
 
 
+def scenes_of(job_id: str, owner_id: str) -> tuple[Job, dict[str, Any] | None]:
+    """The owner's finished video and its scene manifest (None: it kept none, e.g. external).
+
+    VideoNotReady (409) while the job has no video yet.
+    """
+    job = get_for_owner(job_id, owner_id)
+    if job.job_status is not JobStatus.COMPLETED or not job.video_path:
+        raise VideoNotReady(job.status)
+    return job, scenes.read(storage_for(current_app.config).videos_dir, job.video_path)
+
+
 def media_file(filename: str, owner_id: str) -> Path | None:
-    """The finished video or thumbnail of one of the owner's jobs, if it is a plain file."""
-    if not queries.owns_media(filename, owner_id):  # every Range request asks: no ORM row
+    """The finished video, thumbnail or scene still of one of the owner's jobs (a plain file)."""
+    owned = scenes.video_of_still(filename) or filename  # a still is its video's
+    if not queries.owns_media(owned, owner_id):  # every Range request asks: no ORM row
         return None
     return safe_file(storage_for(current_app.config).videos_dir, filename)
 

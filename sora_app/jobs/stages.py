@@ -20,7 +20,7 @@ from ..pipeline.script import write_script
 from ..pipeline.segments import compile_segments
 from ..pipeline.types import CancelCheck, Narration, ProgressFn, Script, StageError
 from ..pipeline.voice_rate import speaking_rate
-from . import eta, remote
+from . import eta, remote, scenes
 from .spec import JobSpec, resolve_upload
 
 log = logging.getLogger(__name__)
@@ -95,6 +95,7 @@ class StageContext:
         if thumb_tmp.exists():
             thumbnail = final.with_suffix(".jpg")
             os.replace(thumb_tmp, thumbnail)
+        scenes.publish(self.work_dir, self.videos_dir, final.name)
         os.replace(self.partial_video, final)
         return final, thumbnail, self.duration or 0.0
 
@@ -156,6 +157,10 @@ def _manual_images(ctx: StageContext, scenes: int) -> list[Path]:
     return files[:scenes]
 
 
+PRODUCED_BY = {"stock photos": "stock", "the image API": "ai"}
+"""remote.image_producer's source, as a finished video's scene list names it."""
+
+
 def run_images(ctx: StageContext, progress: ProgressFn) -> None:
     script = ctx.script()
     manual = _manual_images(ctx, len(script.scenes))
@@ -173,6 +178,7 @@ def run_images(ctx: StageContext, progress: ProgressFn) -> None:
         manual_images=manual,
         produce=produce,
         cache=ctx.artefacts,
+        produced_by=PRODUCED_BY.get(source, "remote"),
     )
 
 
@@ -212,6 +218,7 @@ def run_compile(ctx: StageContext, progress: ProgressFn) -> None:
         should_cancel=ctx.should_cancel,
         stall_seconds=float(ctx.config["FFMPEG_STALL_SECONDS"]),
     )
+    scenes.prepare(ctx.work_dir, ctx.script(), narration)
     info = report.info
     ctx.duration = info.duration
     reused = f", {report.reused} of {len(report.segments)} segments reused" if report.reused else ""

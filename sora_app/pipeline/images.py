@@ -6,6 +6,7 @@ it stopped instead of re-rendering finished scenes.
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 import time
@@ -78,13 +79,15 @@ def make_images(
     manual_images: Sequence[Path] = (),
     produce: Callable[[Scene, Path], None] | None = None,
     cache: ArtefactStore | None = None,
+    produced_by: str = "remote",
 ) -> list[Path]:
     """Produce every scene's image (upload if given, else `produce`d or rendered).
 
     `produce(scene, path)` is a remote source (AI image or stock photo) that writes the
     finished JPEG at `path`; without one, scenes are rendered offline, and with `cache` a
     scene painted before (same look, same scene apart from its narration) is not painted
-    again.
+    again. Each picture's origin ("upload", `produced_by`, "painter") goes to SOURCES_FILE,
+    for the finished video's scene list.
     """
     if spec.style not in IMAGE_STYLES:
         raise StageError(
@@ -94,6 +97,7 @@ def make_images(
     out_dir.mkdir(parents=True, exist_ok=True)
     total = len(script.scenes)
     paths: list[Path] = []
+    sources = read_sources(out_dir)
     for i, scene in enumerate(script.scenes):
         if should_cancel():
             log.info("images_cancelled scene=%d total=%d", i, total)
@@ -115,6 +119,8 @@ def make_images(
                 produce(scene, path)
             else:
                 source = _render(script, scene, spec, path, cache)
+            sources[str(i)] = "upload" if manual else produced_by if produce else "painter"
+            _write_sources(out_dir, sources)
             log.info(
                 "image_written scene=%d source=%s style=%s size=%dx%d ms=%.0f",
                 i, source, spec.style, spec.width, spec.height,
@@ -125,6 +131,23 @@ def make_images(
     if total == 0:
         progress(1.0, "No scenes to illustrate")
     return paths
+
+
+SOURCES_FILE = "image_sources.json"
+"""Scene index -> where its picture came from, kept in the work dir beside the pictures."""
+
+
+def read_sources(out_dir: Path) -> dict[str, str]:
+    try:
+        return json.loads((out_dir / SOURCES_FILE).read_text())
+    except (FileNotFoundError, ValueError):
+        return {}
+
+
+def _write_sources(out_dir: Path, sources: dict[str, str]) -> None:
+    tmp = out_dir / f".{SOURCES_FILE}.tmp"
+    tmp.write_text(json.dumps(sources))
+    tmp.replace(out_dir / SOURCES_FILE)
 
 
 PAINTED = "painted"

@@ -106,7 +106,7 @@ def _init_extensions(app: Flask) -> None:
 
 BLUEPRINTS = (
     "generate", "tasks", "media", "health", "catalog", "uploads", "auth", "events", "scripts",
-    "videos",
+    "videos", "media_library",
 )  # fmt: skip
 """The api package's modules, each with one blueprint `bp`."""
 

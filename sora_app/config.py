@@ -158,6 +158,7 @@ class Settings:
     CELERY_VISIBILITY_TIMEOUT: float
     MAX_CONTENT_LENGTH: int
     MAX_UPLOAD_BYTES: int
+    MAX_AUDIO_SECONDS: float
     AUTH_MODE: str
     JWT_SECRET_KEY: str
     JWT_ACCESS_TOKEN_EXPIRES: timedelta
@@ -244,6 +245,7 @@ def load_settings() -> Settings:
         CELERY_VISIBILITY_TIMEOUT=_env_float("SORA_CELERY_VISIBILITY_TIMEOUT", 7200.0, minimum=60),
         MAX_CONTENT_LENGTH=_env_int("SORA_MAX_REQUEST_BYTES", 1_000_000, minimum=1024),
         MAX_UPLOAD_BYTES=_env_int("SORA_MAX_UPLOAD_BYTES", 25_000_000, minimum=1024),
+        MAX_AUDIO_SECONDS=_env_float("SORA_MAX_AUDIO_SECONDS", 900.0, minimum=1.0),
         AUTH_MODE=auth_mode,
         JWT_SECRET_KEY=secret,
         JWT_ACCESS_TOKEN_EXPIRES=timedelta(

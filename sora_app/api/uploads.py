@@ -1,10 +1,14 @@
-"""POST /api/uploads: put an image into the uploads folder so manual_image_paths can name it."""
+"""POST /api/uploads: put an image into the uploads folder so manual_image_paths can name it.
+
+The older, picture-only door to the media library (/api/media), kept for existing clients.
+"""
 
 from __future__ import annotations
 
 from flask import Blueprint, current_app, request
 
 from ..auth import current_owner
+from ..content import media
 from ..errors import APIError
 from ..jobs import uploads
 
@@ -24,7 +28,9 @@ def create_upload():
         raise APIError(
             400, "VALIDATION_ERROR", "Send the image as multipart form field 'file'.", field="file"
         )
-    return uploads.save_image(file, current_owner()), 201
+    stored = uploads.save_image(file, current_owner())
+    media.record_image(stored, current_owner(), file.filename)
+    return stored, 201
 
 
 @bp.get("/uploads")

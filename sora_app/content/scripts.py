@@ -17,7 +17,8 @@ from ..errors import APIError
 from ..extensions import db
 from ..jobs import service
 from ..jobs.script_body import ScriptBody, ScriptRef
-from ..jobs.spec import DURATION_MINUTES, MIN_SECONDS_PER_SCENE, JobSpec
+from ..jobs.spec import DURATION_MINUTES, MIN_SECONDS_PER_SCENE, UPLOAD_SUFFIXES, JobSpec
+from ..jobs.uploads import check_named_media
 from ..models import Job, utcnow
 from ..pipeline.script import write_script
 from ..pipeline.types import StoryRequest
@@ -58,12 +59,22 @@ class StaleVersion(APIError):
 def create(request: ScriptCreate, owner_id: str) -> tuple[Script, ScriptBody]:
     """A new script at version 1: written from the topic, or the caller's own."""
     body = request.own_body() if not request.topic else _written(request)
+    _check_media(body, owner_id)
     script = Script(owner_id=owner_id, title=body.title, version=1)
     db.session.add(script)
     db.session.flush()
     db.session.add(ScriptVersion(script_id=script.id, version=1, body_json=_dump(body)))
     db.session.commit()
     return script, body
+
+
+def _check_media(body: ScriptBody, owner_id: str) -> None:
+    """A scene may only show a picture of the caller's library (400 naming the scene)."""
+    check_named_media(
+        [(f"scenes[{i}].media", s.media, UPLOAD_SUFFIXES) for i, s in enumerate(body.scenes)
+         if s.media],
+        owner_id,
+    )  # fmt: skip
 
 
 def _written(request: ScriptCreate) -> ScriptBody:
@@ -108,6 +119,7 @@ def edit(script_id: str, owner_id: str, patch: ScriptPatch) -> tuple[Script, Scr
     if patch.base_version is not None and patch.base_version != script.version:
         raise StaleVersion(patch.base_version, script.version)
     changed = patch.apply(body)
+    _check_media(changed, owner_id)
     number = script.version + 1
     db.session.add(ScriptVersion(script_id=script.id, version=number, body_json=_dump(changed)))
     script.version, script.title, script.updated_at = number, changed.title, utcnow()

@@ -10,7 +10,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import DateTime, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -53,3 +53,46 @@ class ScriptVersion(db.Model):
     @property
     def body(self) -> dict[str, Any]:
         return json.loads(self.body_json)
+
+
+class Media(db.Model):
+    """One file in a user's media library (a picture or a sound), by a server-chosen id.
+
+    The file lives in the owner's uploads folder as `<id><suffix>`; the row keeps what the
+    library lists (kind, size, pixels, seconds) so listing never opens or probes a file.
+    """
+
+    __tablename__ = "media"
+    __table_args__ = (Index("ix_media_owner_created", "owner_id", "created_at", "id"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True, default=new_job_id)
+    owner_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
+    """"image" or "audio"."""
+    name: Mapped[str] = mapped_column(String(255))
+    """The file's name in the owner's uploads folder (what manual_image_paths may name)."""
+    mime: Mapped[str] = mapped_column(String(64))
+    bytes: Mapped[int] = mapped_column(Integer)
+    width: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    height: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    duration: Mapped[float | None] = mapped_column(Float, nullable=True)
+    source: Mapped[str] = mapped_column(String(16), default="upload")
+    """"upload", or "stock" for a stock search result brought into the library."""
+    original_name: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "name": self.name,
+            "mime": self.mime,
+            "bytes": self.bytes,
+            "width": self.width,
+            "height": self.height,
+            "duration": self.duration,
+            "source": self.source,
+            "original_name": self.original_name,
+            "url": f"/api/media/{self.id}/content",
+            "created_at": iso_utc(self.created_at),
+        }

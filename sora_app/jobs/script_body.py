@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..pipeline.script import STORY_TYPES
 from ..pipeline.types import Scene
 from ..pipeline.types import Script as PipelineScript
-from .fields import Keyword, one_of
+from .fields import Keyword, UploadName, one_of
 
 MAX_SCENES = 50
 
@@ -31,6 +31,9 @@ class SceneBody(_Strict):
     characters: list[Annotated[str, Field(min_length=1, max_length=40)]] = Field(
         default_factory=list, max_length=10
     )
+    media: UploadName | None = None
+    """A picture from the caller's media library (its id or name) shown instead of a
+    painted or fetched one."""
 
 
 class ScriptBody(_Strict):

@@ -25,7 +25,7 @@ from . import events, queries, read_cache, scenes, store
 from .executors import get_executor
 from .runner import notify_cancel
 from .spec import JobSpec
-from .uploads import check_named_images
+from .uploads import check_named_media
 
 RETRY_AFTER_SECONDS = 30
 MAX_JOB_ID = 64
@@ -115,7 +115,7 @@ def submit(
     JOB_QUEUE_LIMIT. `task` is contract 2's original request, kept with the job for its
     views. `dispatch=False` is for the CLI, which runs the job in its own process.
     """
-    check_named_images(spec.manual_image_paths, owner_id)
+    check_named_media(spec.named_media(), owner_id)
     check_upstreams(spec)
     require_room()
     request = spec.with_seed().model_dump(mode="json")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 from pathlib import Path, PurePosixPath
 from typing import Annotated, Any
 
@@ -32,6 +33,10 @@ EXTERNAL_SECONDS: tuple[int, ...] = (4, 8, 12)
 SCRIPT_SOURCES: tuple[str, ...] = ("auto", "offline", "remote")
 """auto: the configured script model if any, else the offline writer."""
 UPLOAD_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp"})
+AUDIO_SUFFIXES = frozenset({".m4a"})
+"""Uploaded sounds are stored transcoded to AAC (content.sounds), whatever was sent."""
+MEDIA_ID = re.compile(r"[0-9a-f]{32}")
+"""A media library id (also the stem of its file in the owner's uploads folder)."""
 MIN_SECONDS_PER_SCENE = 2.0
 """Shorter scenes cannot hold a spoken sentence and a crossfade."""
 DURATION_MINUTES = (0.1, 10.0)
@@ -88,6 +93,20 @@ class JobSpec(BaseModel):
     instead of writing one from the topic; POST /api/scripts/<id>/render fills it."""
     script_ref: ScriptRef | None = None
     """Which stored script version `script` is ({"id", "version"}), for the library."""
+
+    def named_media(self) -> list[tuple[str, str, frozenset[str]]]:
+        """Every uploaded file the job names: (field, name or media id, allowed suffixes)."""
+        named = [
+            (f"manual_image_paths[{i}]", name, UPLOAD_SUFFIXES)
+            for i, name in enumerate(self.manual_image_paths)
+        ]
+        scenes = self.script.scenes if self.script is not None else []
+        named += [
+            (f"script.scenes[{i}].media", scene.media, UPLOAD_SUFFIXES)
+            for i, scene in enumerate(scenes)
+            if scene.media
+        ]
+        return named
 
     @model_validator(mode="before")
     @classmethod
@@ -194,19 +213,29 @@ def user_uploads_dir(uploads_root: Path, owner_id: str) -> Path:
     return Path(uploads_root) / safe_id(owner_id)
 
 
-def resolve_upload(name: str, uploads_dir: Path) -> Path:
-    """Map a client-given upload name to a file inside uploads_dir, or raise ValueError.
+def resolve_upload(
+    name: str, uploads_dir: Path, suffixes: frozenset[str] = UPLOAD_SUFFIXES
+) -> Path:
+    """Map a client-given upload name or media id to a file inside uploads_dir, or raise
+    ValueError.
 
     Only plain names of regular files are accepted: no paths and no symlinks (even ones that
-    point inside the folder), so no input can make the server read an arbitrary file.
+    point inside the folder), so no input can make the server read an arbitrary file. A media
+    id (the library's) names the file `<id><suffix>` of one of `suffixes`.
     """
+    if MEDIA_ID.fullmatch(name):
+        for suffix in sorted(suffixes):
+            found = safe_file(uploads_dir, f"{name}{suffix}")
+            if found is not None:
+                return found
+        raise ValueError(f"no media with id {name!r} of this kind")
     if "\x00" in name or "\\" in name:
         raise ValueError("must be a plain file name inside the uploads folder")
     relative = PurePosixPath(name.removeprefix("/uploads/").removeprefix("uploads/"))
     if relative.is_absolute() or ".." in relative.parts or not relative.parts:
         raise ValueError("must be a file name inside the uploads folder, not a path")
-    if relative.suffix.lower() not in UPLOAD_SUFFIXES:
-        raise ValueError(f"must be an image ({', '.join(sorted(UPLOAD_SUFFIXES))})")
+    if relative.suffix.lower() not in suffixes:
+        raise ValueError(f"must be one of: {', '.join(sorted(suffixes))}")
     found = safe_file(uploads_dir, relative.as_posix())
     if found is not None:
         return found

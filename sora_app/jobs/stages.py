@@ -143,18 +143,24 @@ def run_script(ctx: StageContext, progress: ProgressFn) -> None:
     progress(1.0, f"Script ready: {script.title}")
 
 
-def _manual_images(ctx: StageContext, scenes: int) -> list[Path]:
-    """Uploaded images for manual_only (cycled over all scenes) or mixed (first scenes)."""
+def _manual_images(ctx: StageContext, scenes: int) -> dict[int, Path]:
+    """Scene index -> uploaded picture: a script scene's own `media` first, then
+    manual_image_paths for manual_only (cycled over all scenes) or mixed (first scenes)."""
     spec = ctx.spec
-    if spec.image_mode not in ("manual_only", "mixed") or not spec.manual_image_paths:
-        return []
     try:
         files = [resolve_upload(name, ctx.uploads_dir) for name in spec.manual_image_paths]
+        chosen = {
+            i: resolve_upload(scene.media, ctx.uploads_dir)
+            for i, scene in enumerate(spec.script.scenes if spec.script else [])
+            if scene.media and i < scenes
+        }
     except ValueError as exc:
         raise StageError("BAD_IMAGE", f"An uploaded image is no longer usable: {exc}") from exc
-    if spec.image_mode == "manual_only":
-        return [files[i % len(files)] for i in range(scenes)]
-    return files[:scenes]
+    if spec.image_mode in ("manual_only", "mixed") and files:
+        cycled = spec.image_mode == "manual_only"
+        for i in range(scenes if cycled else min(scenes, len(files))):
+            chosen.setdefault(i, files[i % len(files)])
+    return chosen
 
 
 PRODUCED_BY = {"stock photos": "stock", "the image API": "ai"}
@@ -167,7 +173,7 @@ def run_images(ctx: StageContext, progress: ProgressFn) -> None:
     produce, source = remote.image_producer(
         ctx.spec, script, ctx.client_for, ctx.config, ctx.should_cancel
     )
-    if ctx.spec.image_mode != "manual_only":
+    if len(manual) < len(script.scenes):
         ctx.log(f"Images: {len(manual)} uploaded, the rest from {source}")
     make_images(
         script,
@@ -233,7 +239,7 @@ def run_external(ctx: StageContext, progress: ProgressFn) -> None:
         ctx.log(f"Resuming external video {ctx.external_video_id}")
     info = remote.render_sora(
         ctx.spec, ctx.client_for, ctx.config, ctx.partial_video,
-        manual[0] if manual else None, progress, ctx.should_cancel,
+        manual.get(0), progress, ctx.should_cancel,
         resume_id=ctx.external_video_id, on_created=ctx.on_external_id,
     )  # fmt: skip
     ctx.duration = info.duration

@@ -6,22 +6,25 @@ chosen by the server, and a job may only name plain files inside its owner's fol
 
 from __future__ import annotations
 
+import io
 import os
 import uuid
 from pathlib import Path
 from typing import Any, Protocol
 
 from flask import current_app
-from PIL import Image
+from PIL import Image, ImageCms, ImageOps
 
 from ..errors import APIError
-from ..pipeline.images import displayed_size, size_problem
+from ..pipeline.images import JPEG_QUALITY, displayed_size, size_problem
 from ..safe_paths import safe_file
 from ..storage import storage_for
 from .spec import UPLOAD_SUFFIXES, resolve_upload
 
-FORMAT_SUFFIX = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp"}
-"""What Pillow says the bytes are decides the stored suffix, not the client's file name."""
+ACCEPTED_FORMATS = frozenset({"JPEG", "PNG", "WEBP"})
+"""What Pillow says the bytes are decides, not the client's file name; pictures are stored as
+PNG when they came as PNG or have transparency, else JPEG."""
+SRGB = ImageCms.createProfile("sRGB")
 UNREADABLE = (OSError, SyntaxError, ValueError, Image.DecompressionBombError)
 """What Pillow raises for bytes that are no image (UnidentifiedImageError is an OSError)."""
 
@@ -48,7 +51,7 @@ def _check_image(path: Path, field: str) -> tuple[str, int, int]:
             fmt, (width, height) = img.format or "", img.size
     except UNREADABLE:
         raise _invalid(field) from None
-    if fmt not in FORMAT_SUFFIX:
+    if fmt not in ACCEPTED_FORMATS:
         allowed = ", ".join(sorted(UPLOAD_SUFFIXES))
         raise _invalid(field, f"Images must be {allowed}.")
     problem = size_problem(width, height)
@@ -72,18 +75,58 @@ def owner_folder(owner_id: str) -> Path:
 
 
 def save_image(file: SavesTo, owner_id: str, field: str = "file") -> dict[str, Any]:
-    """Store an uploaded image under a server-chosen name in the owner's uploads folder."""
+    """Store an uploaded image, normalised, under a server-chosen name in the owner's folder."""
     uploads = owner_folder(owner_id)
     staging = uploads / f".{uuid.uuid4().hex}.part"
     try:
         file.save(staging)
-        fmt, width, height = _check_image(staging, field)
-        name = f"{uuid.uuid4().hex}{FORMAT_SUFFIX[fmt]}"
-        staging.replace(uploads / name)
+        return store_image(staging, uploads, field)
     finally:
         staging.unlink(missing_ok=True)
-    size = (uploads / name).stat().st_size
-    return {"path": name, "width": width, "height": height, "bytes": size}
+
+
+def store_image(staging: Path, uploads: Path, field: str = "file") -> dict[str, Any]:
+    """Check a received picture, then keep it upright, in sRGB and without its metadata.
+
+    Normalised once here, a picture looks the same in the library, in a still and in every
+    render, and its EXIF (a phone photo's GPS position) never leaves the server again.
+    """
+    fmt, _width, _height = _check_image(staging, field)
+    media_id = uuid.uuid4().hex
+    with Image.open(staging) as src:
+        src.load()
+        img = _in_srgb(ImageOps.exif_transpose(src))
+    alpha = img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info
+    lossless = alpha or fmt == "PNG"  # drawings and screenshots stay sharp
+    name = f"{media_id}{'.png' if lossless else '.jpg'}"
+    part = uploads / f".{name}.part"
+    if lossless:
+        img.convert("RGBA" if alpha else "RGB").save(part, "PNG")
+    else:
+        img.convert("RGB").save(part, "JPEG", quality=JPEG_QUALITY, subsampling=0)
+    part.replace(uploads / name)
+    return {
+        "id": media_id,
+        "path": name,
+        "width": img.width,
+        "height": img.height,
+        "bytes": (uploads / name).stat().st_size,
+        "mime": "image/png" if lossless else "image/jpeg",
+    }
+
+
+def _in_srgb(img: Image.Image) -> Image.Image:
+    """Convert an embedded colour profile (Display P3, Adobe RGB, CMYK) to sRGB."""
+    profile = img.info.get("icc_profile")
+    if not profile:
+        return img
+    try:
+        source = ImageCms.ImageCmsProfile(io.BytesIO(profile))
+        mode = "RGBA" if img.mode in ("RGBA", "LA", "PA") else "RGB"
+        converted = ImageCms.profileToProfile(img, source, SRGB, outputMode=mode)
+    except (ImageCms.PyCMSError, OSError, ValueError):
+        return img  # a broken profile: the pixels as they are beat refusing the picture
+    return converted or img
 
 
 def list_images(owner_id: str) -> list[tuple[str, int]]:
@@ -102,14 +145,14 @@ def list_images(owner_id: str) -> list[tuple[str, int]]:
     return [(name, info.st_size) for name, info in found]
 
 
-def check_named_images(names: list[str], owner_id: str) -> None:
-    """manual_image_paths may only name files inside the owner's uploads folder (400)."""
-    if not names:
+def check_named_media(named: list[tuple[str, str, frozenset[str]]], owner_id: str) -> None:
+    """Each (field, name or media id, suffixes) must be a file of that kind in the owner's
+    uploads folder (400 naming the field): a job may not name anything else."""
+    if not named:
         return
     uploads = storage_for(current_app.config).uploads_dir(owner_id)
-    for index, name in enumerate(names):
+    for field, name, suffixes in named:
         try:
-            resolve_upload(name, uploads)
+            resolve_upload(name, uploads, suffixes)
         except ValueError as exc:
-            field = f"manual_image_paths[{index}]"
             raise APIError(400, "VALIDATION_ERROR", f"{field}: {exc}", field=field) from None

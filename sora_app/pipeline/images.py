@@ -10,7 +10,7 @@ import json
 import logging
 import shutil
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
 
@@ -76,7 +76,7 @@ def make_images(
     out_dir: Path,
     progress: ProgressFn,
     should_cancel: CancelCheck = lambda: False,
-    manual_images: Sequence[Path] = (),
+    manual_images: Sequence[Path] | Mapping[int, Path] = (),
     produce: Callable[[Scene, Path], None] | None = None,
     cache: ArtefactStore | None = None,
     produced_by: str = "remote",
@@ -98,6 +98,11 @@ def make_images(
     total = len(script.scenes)
     paths: list[Path] = []
     sources = read_sources(out_dir)
+    uploads = (
+        {i: Path(p) for i, p in manual_images.items()}
+        if isinstance(manual_images, Mapping)
+        else dict(enumerate(map(Path, manual_images)))
+    )  # a list: the first scenes, in order
     for i, scene in enumerate(script.scenes):
         if should_cancel():
             log.info("images_cancelled scene=%d total=%d", i, total)
@@ -107,12 +112,11 @@ def make_images(
             log.info("image_reused scene=%d path=%s", i, path.name)
         else:
             started = time.perf_counter()
-            manual = i < len(manual_images)
-            if manual:
+            upload = uploads.get(i)
+            manual = upload is not None
+            if upload is not None:
                 source = "upload"
-                _save_jpeg_atomic(
-                    load_manual_image(Path(manual_images[i]), spec.width, spec.height), path
-                )
+                _save_jpeg_atomic(load_manual_image(upload, spec.width, spec.height), path)
             elif produce is not None:
                 source = "remote"
                 progress(i / total, f"Fetching scene {i + 1} of {total}")

@@ -73,13 +73,14 @@ def test_a_truncated_reference_image_is_refused_on_the_task_route(client):
     assert_refused(response, field="input_reference")
 
 
-def test_an_exif_rotated_photo_reports_its_displayed_size(client, app):
+def test_an_exif_rotated_photo_is_stored_upright_without_its_metadata(client, app):
     response = upload(client, rotated_jpeg((64, 32), orientation=6), name="phone.jpg")
     assert response.status_code == 201, response.get_json()
     body = response.get_json()
     assert (body["width"], body["height"]) == (32, 64)
     with Image.open(local_uploads(app) / body["path"]) as stored:
-        assert stored.size == (64, 32), "the file is kept as sent; only the report is upright"
+        assert stored.size == (32, 64), "turned upright once, so every reader sees it alike"
+        assert not stored.getexif(), "no EXIF (orientation, a phone's GPS) is kept"
 
 
 def test_a_sliver_already_in_the_uploads_folder_fails_its_job_without_decoding(running_app, sliver):

@@ -1,0 +1,61 @@
+"""The caller's media library: upload pictures and sounds, list, fetch and delete them."""
+
+from __future__ import annotations
+
+from flask import Blueprint, request, send_file
+
+from ..auth import current_owner
+from ..content import media
+from ..errors import APIError
+from .uploads import allow_upload_size
+from .validation import int_arg
+
+bp = Blueprint("media_library", __name__, url_prefix="/api/media")
+
+
+@bp.post("")
+def upload_media():
+    """multipart/form-data with the file in `file`: a picture or a sound, told by its bytes."""
+    allow_upload_size()
+    file = request.files.get("file")
+    if file is None or not file.filename:
+        raise APIError(
+            400, "VALIDATION_ERROR", "Send the file as multipart form field 'file'.", field="file"
+        )
+    return media.add(file, current_owner(), file.filename).to_dict(), 201
+
+
+@bp.get("")
+def list_media():
+    page = int_arg("page", 1, 1, 100_000)
+    limit = int_arg("limit", 20, 1, 100)
+    kind = request.args.get("kind", "").strip().lower() or None
+    if kind is not None and kind not in media.KINDS:
+        raise APIError(
+            400, "VALIDATION_ERROR", f"kind must be one of: {', '.join(media.KINDS)}", field="kind"
+        )
+    found, total = media.list_for_owner(current_owner(), kind, (page - 1) * limit, limit)
+    return {
+        "media": [row.to_dict() for row in found],
+        "total": total,
+        "page": page,
+        "limit": limit,
+        "has_more": page * limit < total,
+    }
+
+
+@bp.get("/<media_id>")
+def get_media(media_id: str):
+    return media.get(media_id, current_owner()).to_dict()
+
+
+@bp.get("/<media_id>/content")
+def get_media_content(media_id: str):
+    row = media.get(media_id, current_owner())
+    return send_file(media.file_of(row), mimetype=row.mime, conditional=True, max_age=3600)
+
+
+@bp.delete("/<media_id>")
+def delete_media(media_id: str):
+    media.delete(media_id, current_owner())
+    return "", 204

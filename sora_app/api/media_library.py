@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, request, send_file
 
 from ..auth import current_owner
-from ..content import media
+from ..content import media, stock
 from ..errors import APIError
 from .uploads import allow_upload_size
-from .validation import int_arg
+from .validation import int_arg, json_body
 
 bp = Blueprint("media_library", __name__, url_prefix="/api/media")
 
@@ -42,6 +42,28 @@ def list_media():
         "limit": limit,
         "has_more": page * limit < total,
     }
+
+
+@bp.get("/stock")
+def search_stock():
+    """?q=words&orientation=portrait|landscape|square&page=N (six results a page)."""
+    orientation = request.args.get("orientation", "portrait").strip().lower()
+    page = int_arg("page", 1, 1, stock.MAX_PAGES)
+    return stock.search(request.args.get("q", "")[:200], orientation, page)
+
+
+@bp.get("/stock/<token>/preview")
+def preview_stock(token: str):
+    return send_file(stock.preview(token), mimetype="image/jpeg", conditional=True, max_age=86400)
+
+
+@bp.post("/stock")
+def import_stock():
+    """{"id": a search result's id}: the picture joins the caller's library (201)."""
+    token = json_body().get("id")
+    if not isinstance(token, str) or not token:
+        raise APIError(400, "VALIDATION_ERROR", "Send a search result's id.", field="id")
+    return stock.bring_in(token[:2000], current_owner()).to_dict(), 201
 
 
 @bp.get("/<media_id>")

@@ -69,10 +69,10 @@ def add(file: uploads.SavesTo, owner_id: str, original_name: str, source: str = 
     return row
 
 
-def record_image(stored: dict, owner_id: str, original_name: str) -> Media:
-    """A row for a picture stored by the older /api/uploads door, so the library lists it."""
+def record_image(stored: dict, owner_id: str, original_name: str, source: str = "upload") -> Media:
+    """A row for a picture already stored (by /api/uploads, or from a stock result)."""
     row = Media(
-        id=stored["id"], owner_id=owner_id, kind="image", name=stored["path"],
+        id=stored["id"], owner_id=owner_id, kind="image", name=stored["path"], source=source,
         mime=stored["mime"], bytes=stored["bytes"], width=stored["width"],
         height=stored["height"], original_name=Path(original_name or "").name[:200],
     )  # fmt: skip

@@ -159,6 +159,8 @@ class Settings:
     MAX_CONTENT_LENGTH: int
     MAX_UPLOAD_BYTES: int
     MAX_AUDIO_SECONDS: float
+    BATCH_PARALLEL: int
+    MAX_BATCH_VIDEOS: int
     AUTH_MODE: str
     JWT_SECRET_KEY: str
     JWT_ACCESS_TOKEN_EXPIRES: timedelta
@@ -246,6 +248,8 @@ def load_settings() -> Settings:
         MAX_CONTENT_LENGTH=_env_int("SORA_MAX_REQUEST_BYTES", 1_000_000, minimum=1024),
         MAX_UPLOAD_BYTES=_env_int("SORA_MAX_UPLOAD_BYTES", 25_000_000, minimum=1024),
         MAX_AUDIO_SECONDS=_env_float("SORA_MAX_AUDIO_SECONDS", 900.0, minimum=1.0),
+        BATCH_PARALLEL=_env_int("SORA_BATCH_PARALLEL", 1, minimum=1),
+        MAX_BATCH_VIDEOS=_env_int("SORA_MAX_BATCH_VIDEOS", 50, minimum=1),
         AUTH_MODE=auth_mode,
         JWT_SECRET_KEY=secret,
         JWT_ACCESS_TOKEN_EXPIRES=timedelta(

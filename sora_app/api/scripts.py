@@ -17,12 +17,6 @@ from .validation import int_arg, json_body, parse, validation_error
 
 bp = Blueprint("scripts", __name__, url_prefix="/api/scripts")
 
-RENDER_OPTIONS = frozenset(
-    {"voice_id", "image_style", "image_mode", "manual_image_paths", "aspect_ratio", "music",
-     "subtitles", "word_captions", "pacing", "seed", "characters"}
-)  # fmt: skip
-"""What a render may choose; the script itself decides the words and the scenes."""
-
 
 @bp.post("")
 def create_script():
@@ -71,12 +65,12 @@ def render_script(script_id: str):
     if version is not None and (type(version) is not int or version < 1):
         raise APIError(400, "VALIDATION_ERROR", "version must be a whole number ≥ 1.",
                        field="version")  # fmt: skip
-    unknown = sorted(set(body) - RENDER_OPTIONS)
+    unknown = sorted(set(body) - scripts.RENDER_OPTIONS)
     if unknown:
         raise APIError(
             400, "VALIDATION_ERROR",
             f"{unknown[0]} is not a render option; the script decides its words and scenes. "
-            f"Render options: {', '.join(sorted(RENDER_OPTIONS))}.",
+            f"Render options: {', '.join(sorted(scripts.RENDER_OPTIONS))}.",
             field=unknown[0],
         )  # fmt: skip
     job = _render(script_id, body, version)

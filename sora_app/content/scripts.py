@@ -25,6 +25,12 @@ from ..pipeline.types import StoryRequest
 from .bodies import ScriptCreate, ScriptPatch
 from .tables import Script, ScriptVersion
 
+RENDER_OPTIONS = frozenset(
+    {"voice_id", "image_style", "image_mode", "manual_image_paths", "aspect_ratio", "music",
+     "subtitles", "word_captions", "pacing", "seed", "characters"}
+)  # fmt: skip
+"""What a render may choose; the script itself decides the words and the scenes."""
+
 MAX_ID = 64
 SPOKEN_WORDS_PER_MINUTE = 150
 """A narrator's usual pace, for the estimate only."""
@@ -142,6 +148,14 @@ def render(
     script_id: str, owner_id: str, options: dict[str, Any], version: int | None = None
 ) -> Job:
     """Submit a job that renders this version of the script with the given job options."""
+    return service.submit(render_spec(script_id, owner_id, options, version), owner_id)
+
+
+def render_spec(
+    script_id: str, owner_id: str, options: dict[str, Any], version: int | None = None
+) -> JobSpec:
+    """The job request that renders this version of the script (ValidationError on a bad
+    option): what a render submits, and what a batch keeps for later."""
     script, body = get(script_id, owner_id, version)
     number = script.version if version is None else version
     request = {
@@ -154,7 +168,7 @@ def render(
         "script": body,
         "script_ref": ScriptRef(id=script.id, version=number),
     }
-    return service.submit(JobSpec.model_validate(request), owner_id)
+    return JobSpec.model_validate(request)
 
 
 def view(script: Script, body: ScriptBody, version: int | None = None) -> dict[str, Any]:

@@ -42,6 +42,8 @@ class Report:
     failed: list[str] = field(default_factory=list)
     resubmitted: list[str] = field(default_factory=list)
     pruned: list[str] = field(default_factory=list)
+    fed: list[str] = field(default_factory=list)
+    """Batches that had items submitted (jobs.batches: the safety net behind each feed)."""
 
 
 def stale_after(app: Flask) -> float:
@@ -110,8 +112,12 @@ def prune(app: Flask, now: datetime | None = None, days: float | None = None) ->
 def run(
     app: Flask, executor: Executor | None, now: float | None = None, *, with_prune: bool = True
 ) -> Report:
-    """One maintenance pass: reap, then (unless told not to) prune."""
+    """One maintenance pass: reap, feed batches, then (unless told not to) prune."""
+    from .batches import feed_all  # batches submit through the service, which needs executors
+
     report = reap(app, executor, now)
+    with app.app_context():
+        report.fed = feed_all()
     if with_prune:
         wall = datetime.fromtimestamp(now, UTC) if now is not None else None
         report.pruned = prune(app, wall)

@@ -107,13 +107,19 @@ def check_upstreams(spec: JobSpec) -> None:
 
 
 def submit(
-    spec: JobSpec, owner_id: str, *, task: dict[str, Any] | None = None, dispatch: bool = True
+    spec: JobSpec,
+    owner_id: str,
+    *,
+    task: dict[str, Any] | None = None,
+    dispatch: bool = True,
+    job_id: str | None = None,
 ) -> Job:
     """Check, then commit the job (the 2xx promise) and hand its id to the executor.
 
     Admission is one atomic step (store.admit_job): concurrent submits never overshoot
     JOB_QUEUE_LIMIT. `task` is contract 2's original request, kept with the job for its
-    views. `dispatch=False` is for the CLI, which runs the job in its own process.
+    views. `dispatch=False` is for the CLI, which runs the job in its own process. `job_id`
+    is for a batch, which names its item's job before submitting it.
     """
     check_named_media(spec.named_media(), owner_id)
     check_upstreams(spec)
@@ -122,7 +128,7 @@ def submit(
     if task is not None:
         request["task"] = task
     limit = int(current_app.config["JOB_QUEUE_LIMIT"])
-    job = store.admit_job(request, limit, owner_id=owner_id)
+    job = store.admit_job(request, limit, owner_id=owner_id, job_id=job_id)
     if job is None:
         raise QueueFull(limit)
     executor = get_executor(current_app) if dispatch else None

@@ -73,7 +73,12 @@ ADMISSION_LOCK = 0x50_4A_0B_AD
 
 
 def admit_job(
-    request: dict[str, Any], limit: int, *, engine: str = "local", owner_id: str = LOCAL_USER_ID
+    request: dict[str, Any],
+    limit: int,
+    *,
+    engine: str = "local",
+    owner_id: str = LOCAL_USER_ID,
+    job_id: str | None = None,
 ) -> Job | None:
     """Insert a queued job only while fewer than `limit` wait; None (nothing written) if full.
 
@@ -87,7 +92,7 @@ def admit_job(
     take it: no other write waits for it (a claim lowers the count; a re-queue brings back
     a job admitted before).
     """
-    now, job_id = utcnow(), new_job_id()
+    now, job_id = utcnow(), job_id or new_job_id()
     values = {
         "id": job_id, "status": JobStatus.QUEUED.value, "engine": engine, "owner_id": owner_id,
         "request_json": json.dumps(request), "created_at": now, "updated_at": now,

@@ -21,8 +21,10 @@ from .extensions import db, jwt
 from .models import LOCAL_USER_ID, User
 
 PUBLIC_PREFIXES = ("/api/auth/", "/api/docs")
-MEDIA_TOKEN_ENDPOINTS = frozenset({"media.get_video", "events.job_events", "events.all_events"})
-"""Views a browser opens without headers (<video src>, EventSource): ?token=<media token>."""
+MEDIA_TOKEN_ENDPOINTS = frozenset(
+    {"media.get_video", "catalog.get_voice_preview", "events.job_events", "events.all_events"}
+)
+"""Views a browser opens without headers (<video src>, <audio src>, EventSource): ?token=…."""
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
 """Checked when the user does not exist, so a wrong name costs as long as a wrong password."""
 

@@ -143,6 +143,8 @@ class Settings:
     """Where reusable render pieces live ("" = an `artefacts` folder beside WORK_DIR)."""
     ARTEFACT_RETENTION_DAYS: float
     ARTEFACT_MAX_MB: int
+    VOICES_DIR: str
+    """Piper voices an operator dropped in ("" = a `voices` folder in INSTANCE_DIR)."""
     CORS_ORIGINS: tuple[str, ...]
     JOB_WORKERS: int
     JOB_QUEUE_LIMIT: int
@@ -232,6 +234,7 @@ def load_settings() -> Settings:
         ARTEFACTS_DIR=_env("SORA_ARTEFACTS_DIR", ""),
         ARTEFACT_RETENTION_DAYS=_env_float("SORA_ARTEFACT_RETENTION_DAYS", 14.0, minimum=0.0),
         ARTEFACT_MAX_MB=_env_int("SORA_ARTEFACT_MAX_MB", 4096, minimum=0),
+        VOICES_DIR=_env("SORA_VOICES_DIR", ""),
         CORS_ORIGINS=origins or ("*",),
         JOB_WORKERS=_env_int("SORA_JOB_WORKERS", 1, minimum=1),
         JOB_QUEUE_LIMIT=_env_int("SORA_JOB_QUEUE_LIMIT", 20, minimum=1),

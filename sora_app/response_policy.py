@@ -13,7 +13,7 @@ import json
 
 from flask import Flask, Response, request
 
-MEDIA_ENDPOINTS = frozenset({"media.get_video"})
+MEDIA_ENDPOINTS = frozenset({"media.get_video", "catalog.get_voice_preview"})
 MEDIA_MAX_AGE = 3600
 REALM = "sora_app"
 

@@ -102,3 +102,14 @@ def storage_for(config: Mapping[str, Any]) -> Storage:
         Path(config["UPLOADS_DIR"]),
         Path(artefacts) if artefacts else None,
     )
+
+
+def voices_dir(config: Mapping[str, Any]) -> Path:
+    """Dropped-in Piper voices: SORA_VOICES_DIR, else `voices` in the instance folder."""
+    configured = config.get("VOICES_DIR") or None
+    return Path(configured) if configured else Path(config["INSTANCE_DIR"]) / "voices"
+
+
+def voice_previews_dir(config: Mapping[str, Any]) -> Path:
+    """Spoken voice samples, kept with the instance like the measured speaking rates."""
+    return Path(config["INSTANCE_DIR"]) / "cache" / "voice_previews"

@@ -2,20 +2,31 @@
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, current_app, send_file
 
+from .. import voice_service
 from ..jobs.spec import DURATION_MINUTES, IMAGE_MODES
 from ..pipeline.images import ASPECTS, IMAGE_STYLES
 from ..pipeline.script import HOOK_INTENSITIES, PACINGS, STORY_TYPES
 from ..pipeline.subtitles import word_captions_default
-from ..pipeline.voices import DEFAULT_VOICE_ID, list_voices, voice_to_dict
+from ..pipeline.voice_preview import MIMETYPE
+from ..pipeline.voices import DEFAULT_VOICE_ID, voice_to_dict
+from ..response_policy import MEDIA_MAX_AGE
 
 bp = Blueprint("catalog", __name__, url_prefix="/api")
 
 
 @bp.get("/voices")
 def list_voices_view():
-    return {"voices": [voice_to_dict(v) for v in list_voices()], "default": DEFAULT_VOICE_ID}
+    voices = voice_service.catalogue(current_app)
+    return {"voices": [voice_to_dict(v) for v in voices], "default": DEFAULT_VOICE_ID}
+
+
+@bp.get("/voices/<voice_id>/preview")
+def get_voice_preview(voice_id: str):
+    """A short sample in the voice (MP3), kept after the first request; ETag and 304 apply."""
+    path = voice_service.preview(current_app, voice_id)
+    return send_file(path, mimetype=MIMETYPE, conditional=True, max_age=MEDIA_MAX_AGE)
 
 
 @bp.get("/options")
@@ -27,7 +38,7 @@ def list_options():
         "hook_intensity": list(HOOK_INTENSITIES),
         "pacing": list(PACINGS),
         "aspect_ratio": list(ASPECTS),
-        "voice_id": [v.id for v in list_voices()],
+        "voice_id": [v.id for v in voice_service.catalogue(current_app)],
         "duration_minutes": {"min": DURATION_MINUTES[0], "max": DURATION_MINUTES[1]},
         "num_scenes": {"min": 1, "max": 50},
         "word_captions": {

@@ -29,7 +29,7 @@ from typing import Any
 
 from ..models import FINAL_STATUSES, STAGE_RANGES, STAGES, Job, JobStatus
 from ..pipeline.images import ASPECTS
-from ..pipeline.voices import get_voice
+from ..pipeline.voice_catalog import engine_of
 from ..storage import Storage, storage_for
 from .spec import JobSpec
 
@@ -95,7 +95,7 @@ def provider(stage: str, spec: JobSpec, upstreams: Mapping[str, Any]) -> str:
             return "api"
         return "uploads" if spec.image_mode == "manual_only" else "offline"
     if stage == "narration":
-        return get_voice(spec.voice_id).engine
+        return engine_of(spec.voice_id)
     return "ffmpeg"
 
 

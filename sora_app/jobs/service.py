@@ -18,9 +18,10 @@ from .. import space
 from ..errors import APIError, storage_full
 from ..extensions import db
 from ..models import FINAL_STATUSES, Job, JobStatus
-from ..pipeline.voices import get_voice
+from ..pipeline.voice_catalog import all_voices, find_voice
+from ..pipeline.voices import Voice
 from ..safe_paths import safe_file
-from ..storage import storage_for
+from ..storage import storage_for, voices_dir
 from . import events, queries, read_cache, scenes, store
 from .executors import get_executor
 from .runner import notify_cancel
@@ -98,12 +99,26 @@ def check_upstreams(spec: JobSpec) -> None:
                 f"{field} {value} needs an upstream service: the server has no {setting}.",
                 field=field,
             )  # fmt: skip
-    if get_voice(spec.voice_id).engine == "remote" and "tts" not in configured:
+    if check_voice(spec.voice_id).engine == "remote" and "tts" not in configured:
         raise APIError(
             400, "UPSTREAM_NOT_CONFIGURED",
             f"voice {spec.voice_id} needs a speech API: the server has no SORA_TTS_BASE_URL.",
             field="voice_id",
         )  # fmt: skip
+
+
+def check_voice(voice_id: str) -> Voice:
+    """The request's voice from this server's catalogue (built-in or dropped in), or a 400."""
+    folder = voices_dir(current_app.config)
+    try:
+        return find_voice(voice_id, folder)
+    except KeyError:
+        known = ", ".join(v.id for v in all_voices(folder))
+        message = f"must be one of: {known}"
+        raise APIError(
+            400, "VALIDATION_ERROR", f"voice_id: {message}", field="voice_id",
+            details={"errors": [{"field": "voice_id", "message": message, "type": "value_error"}]},
+        ) from None  # fmt: skip
 
 
 def submit(

@@ -9,6 +9,7 @@ from pathlib import Path, PurePosixPath
 from typing import Annotated, Any
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -20,6 +21,7 @@ from pydantic import (
 from ..pipeline.images import ASPECTS, IMAGE_STYLES
 from ..pipeline.script import HOOK_INTENSITIES, PACINGS, STORY_TYPES
 from ..pipeline.types import Character, CompileOptions, ImageSpec, StoryRequest
+from ..pipeline.voice_catalog import FOLDER_VOICE_ID
 from ..pipeline.voices import DEFAULT_VOICE_ID, VOICES
 from ..safe_paths import safe_file, safe_id
 from .fields import Keyword, UploadName, one_of
@@ -48,6 +50,15 @@ def max_scenes(duration_minutes: float) -> int:
     return max(1, int(duration_minutes * 60 // MIN_SECONDS_PER_SCENE))
 
 
+def _voice_id(value: str) -> str:
+    """Built-in ids by name; dropped-in ones by shape, since only the app knows its folder."""
+    if value in VOICES or FOLDER_VOICE_ID.fullmatch(value):
+        return value
+    raise ValueError(
+        f"must be one of: {', '.join(VOICES)} (or a piper_<name> voice GET /api/voices lists)"
+    )
+
+
 class CharacterSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, str_strip_whitespace=True)
 
@@ -64,7 +75,9 @@ class JobSpec(BaseModel):
     story_type: Annotated[str, one_of(STORY_TYPES)] = "mystery"
     image_style: Annotated[str, one_of(IMAGE_STYLES)] = "cinematic"
     image_mode: Annotated[str, one_of(IMAGE_MODES)] = "ai_only"
-    voice_id: Annotated[str, one_of(list(VOICES), normalise=False)] = DEFAULT_VOICE_ID
+    voice_id: Annotated[str, AfterValidator(_voice_id)] = DEFAULT_VOICE_ID
+    """A built-in id, or the shape of a dropped-in one (piper_<name>): whether that voice is
+    in this server's voices folder is the job service's check (jobs.service.check_voice)."""
     duration: float = Field(default=1.0, ge=DURATION_MINUTES[0], le=DURATION_MINUTES[1])
     hook_intensity: Annotated[str, one_of(HOOK_INTENSITIES)] = "medium"
     pacing: Annotated[str, one_of(PACINGS)] = "moderate"

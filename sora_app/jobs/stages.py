@@ -20,6 +20,7 @@ from ..pipeline.script import write_script
 from ..pipeline.segments import compile_segments
 from ..pipeline.types import CancelCheck, Narration, ProgressFn, Script, StageError
 from ..pipeline.voice_rate import speaking_rate
+from ..storage import voices_dir
 from . import eta, remote, scenes
 from .spec import JobSpec, resolve_upload
 
@@ -121,7 +122,9 @@ def run_script(ctx: StageContext, progress: ProgressFn) -> None:
         return
     client = remote.script_client(ctx.spec, ctx.client_for)
     progress(0.05, "Preparing the voice")
-    rate = speaking_rate(ctx.spec.voice_id, voice_rate_cache(ctx.config))
+    rate = speaking_rate(
+        ctx.spec.voice_id, voice_rate_cache(ctx.config), voices_dir=voices_dir(ctx.config)
+    )
     progress(0.1, "Asking the script model" if client else "Writing the script")
     target = target_seconds(ctx.spec)
     request = replace(
@@ -196,7 +199,7 @@ def run_narration(ctx: StageContext, progress: ProgressFn) -> None:
     narration = narrate(
         ctx.script(), ctx.spec.voice_id, ctx.work_dir, progress, ctx.should_cancel, speaker,
         target_seconds=target, frame_rate=ctx.spec.compile_options().fps,
-        cache=ctx.artefacts,
+        cache=ctx.artefacts, voices_dir=voices_dir(ctx.config),
     )  # fmt: skip
     narration.save(ctx.work_dir / NARRATION_FILE)
     asked = f" of {target:g} s" if target is not None else ""

@@ -39,7 +39,8 @@ from sora_app.pipeline.types import (
     Script,
     StageError,
 )
-from sora_app.pipeline.voices import Voice, get_voice
+from sora_app.pipeline.voice_catalog import find_voice
+from sora_app.pipeline.voices import Voice
 
 __all__ = [
     "AUDIO_NAME", "MAX_CUE_CHARS", "MAX_CUE_WORDS", "SCENE_GAP", "SENTENCE_GAP", "TAIL",
@@ -244,6 +245,7 @@ def narrate(
     target_seconds: float | None = None,
     frame_rate: int | None = None,
     cache: ArtefactStore | None = None,
+    voices_dir: Path | None = None,
 ) -> Narration:
     """Speak the script with one catalogue voice into out_dir/narration.wav, with cues.
 
@@ -252,9 +254,10 @@ def narrate(
     that long; when it cannot be, Narration.note says why. With `frame_rate`, every scene
     starts on a frame of a video at that rate (see _Timeline.start_on_frame). With `cache`,
     sentences this voice spoke before are not spoken again (pipeline.speech_cache).
+    `voices_dir` holds the dropped-in Piper voices (pipeline.voice_catalog).
     """
     try:
-        voice = get_voice(voice_id)
+        voice = find_voice(voice_id, voices_dir)
     except KeyError:
         raise StageError("UNKNOWN_VOICE", f"Unknown voice {voice_id!r}") from None
     speak = speaker_for(voice, remote)

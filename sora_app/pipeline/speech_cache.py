@@ -3,7 +3,8 @@
 Engines do not give the same samples for the same sentence twice in a row (espeak's output
 shifts by a few samples and its word marks by a millisecond with what it spoke before), so a
 scene whose text did not change would otherwise get captions a centisecond off, and with
-them a new video segment. Keyed by everything that decides the sound: engine, voice params
+them a new video segment. Keyed by everything that decides the sound: engine (and its build),
+voice params, model file (size and time, so a model replaced under its name is heard anew)
 and text. Only the offline engines are cached (narration decides which): what a hosted voice
 sounds like depends on the upstream's URL and model, which its params do not name.
 """
@@ -16,7 +17,7 @@ import logging
 import numpy as np
 
 from sora_app.pipeline.artefacts import ArtefactStore, digest
-from sora_app.pipeline.speech import Speaker, Speech
+from sora_app.pipeline.speech import Speaker, Speech, engine_identity
 from sora_app.pipeline.voices import Voice
 
 log = logging.getLogger(__name__)
@@ -28,9 +29,11 @@ FORMAT = 1
 def cached_speaker(speak: Speaker, voice: Voice, store: ArtefactStore) -> Speaker:
     """`speak`, answering from the store for sentences this voice has spoken before."""
 
+    identity = engine_identity(voice)  # read once per render, not once per sentence
+
     def spoken(text: str) -> Speech:
         key = digest({"format": FORMAT, "engine": voice.engine, "params": voice.params,
-                      "voice": voice.id, "text": text})  # fmt: skip
+                      "identity": identity, "voice": voice.id, "text": text})  # fmt: skip
         found = store.get(KIND, key, ".npz")
         if found is not None:
             try:

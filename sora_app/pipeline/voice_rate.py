@@ -26,7 +26,8 @@ from sora_app.pipeline.speech import (
     trim,
 )
 from sora_app.pipeline.types import StageError
-from sora_app.pipeline.voices import Voice, get_voice
+from sora_app.pipeline.voice_catalog import find_voice
+from sora_app.pipeline.voices import Voice
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +121,10 @@ def _write(path: Path, data: dict) -> None:
 
 
 def speaking_rate(
-    voice_id: str, cache_dir: Path | None, speak: Speaker | None = None
+    voice_id: str,
+    cache_dir: Path | None,
+    speak: Speaker | None = None,
+    voices_dir: Path | None = None,
 ) -> SpeakingRate:
     """The voice's rate from the cache, or measured now (about a second for Piper) and cached.
 
@@ -128,7 +132,7 @@ def speaking_rate(
     the narration stage fits the final length to the measured audio anyway.
     """
     try:
-        voice = get_voice(voice_id)
+        voice = find_voice(voice_id, voices_dir)
     except KeyError:
         raise StageError("UNKNOWN_VOICE", f"Unknown voice {voice_id!r}") from None
     if voice.engine == "remote":

@@ -21,7 +21,8 @@ from sora_app.pipeline.types import StageError
 log = logging.getLogger(__name__)
 
 _cache_lock = threading.Lock()
-_voices: dict[tuple[str, str], Any] = {}
+_voices: dict[tuple[str, str], tuple[tuple[int, ...], Any]] = {}
+"""(model, config) paths -> (their sizes and times when loaded, the loaded voice)."""
 _synth_locks: dict[tuple[str, str], threading.Lock] = {}
 
 
@@ -51,16 +52,26 @@ def _resolve(model_path: str | Path | None, config_path: str | Path | None) -> t
 def load_voice(
     model_path: str | Path | None = None, config_path: str | Path | None = None
 ) -> tuple[Any, threading.Lock]:
-    """Return the cached PiperVoice for a model (loading it on first use) and its own lock."""
+    """Return the cached PiperVoice for a model (loading it on first use) and its own lock.
+
+    A model or config replaced under the same name (a dropped-in voice updated) is loaded
+    again: the cache remembers each file's size and time, not only its path.
+    """
     model, config = _resolve(model_path, config_path)
     key = (str(model), str(config))
+    stamp = _stamp(model, config)
     with _cache_lock:
-        voice = _voices.get(key)
-        if voice is None:
-            voice = _load(model, config)
-            _voices[key] = voice
-            _synth_locks[key] = threading.Lock()
-        return voice, _synth_locks[key]
+        cached = _voices.get(key)
+        if cached is None or cached[0] != stamp:
+            _voices[key] = (stamp, _load(model, config))
+            _synth_locks.setdefault(key, threading.Lock())
+        return _voices[key][1], _synth_locks[key]
+
+
+def _stamp(*paths: Path) -> tuple[int, ...]:
+    """Sizes and modification times: what changes when a file is replaced."""
+    stats = [path.stat() for path in paths]
+    return tuple(n for st in stats for n in (st.st_size, st.st_mtime_ns))
 
 
 def _load(model: Path, config: Path) -> Any:

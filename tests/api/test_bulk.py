@@ -35,8 +35,14 @@ def test_a_batch_shares_the_queue_and_one_bad_item_fails_alone(running_app):
                           content_type="multipart/form-data").get_json()  # fmt: skip
     script = client.post("/api/scripts", json={"title": "Framed", "scenes": [
         {"narration": "A picture of my own.", "media": picture["id"]}]}).get_json()  # fmt: skip
-    made = client.post("/api/videos/bulk", json={
-        "topics": ["The Lost Key", "The Night Ferry"], "script_ids": [script["id"]], **SHARED})
+    made = client.post(
+        "/api/videos/bulk",
+        json={
+            "topics": ["The Lost Key", "The Night Ferry"],
+            "script_ids": [script["id"]],
+            **SHARED,
+        },
+    )
     assert made.status_code == 202, made.get_json()
     batch = made.get_json()
     assert (batch["status"], batch["total_videos"], batch["pending_videos"]) == ("processing", 3, 3)

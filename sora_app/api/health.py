@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, current_app, request
 
 from .. import space
-from ..jobs import service, upstreams
+from ..jobs import admission, service, upstreams
 from ..jobs.executors import get_executor
 from ..pipeline.ffmpeg import ffmpeg_exe
 
@@ -91,7 +91,7 @@ def refuse_uploads_when_low() -> None:
     JSON submits are refused in service.submit, which every job goes through.
     """
     if request.method == "POST" and request.mimetype == "multipart/form-data":
-        service.require_room()
+        admission.require_room()
 
 
 @bp.get("/health")

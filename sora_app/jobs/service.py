@@ -14,19 +14,15 @@ from typing import Any
 
 from flask import current_app
 
-from .. import space
-from ..errors import APIError, storage_full
+from ..errors import APIError
 from ..extensions import db
 from ..models import FINAL_STATUSES, Job, JobStatus
-from ..pipeline.voice_catalog import all_voices, find_voice
-from ..pipeline.voices import Voice
 from ..safe_paths import safe_file
-from ..storage import storage_for, voices_dir
-from . import events, queries, read_cache, scenes, store
+from ..storage import storage_for
+from . import admission, events, queries, read_cache, scenes, store
 from .executors import get_executor
 from .runner import notify_cancel
 from .spec import JobSpec
-from .uploads import check_named_media
 
 RETRY_AFTER_SECONDS = 30
 MAX_JOB_ID = 64
@@ -72,55 +68,6 @@ class QueueFull(APIError):
         )  # fmt: skip
 
 
-def require_room() -> None:
-    """Refuse new work (507) while a media folder is below the threshold /health warns at.
-
-    A job accepted now would only fail later for want of room, and an upload would fill
-    the disk the running jobs need.
-    """
-    low = space.low_media_folders(current_app.config)
-    if low:
-        raise storage_full(low, int(current_app.config["HEALTH_MIN_FREE_MB"]))
-
-
-NEEDS = (
-    ("engine", "sora", "video", "SORA_VIDEO_API_BASE_URL"),
-    ("script_source", "remote", "llm", "SORA_LLM_BASE_URL"),
-)
-
-
-def check_upstreams(spec: JobSpec) -> None:
-    """Refuse at once (400) what a configured-off upstream could only fail later."""
-    configured = current_app.config["UPSTREAMS"]
-    for field, value, upstream, setting in NEEDS:
-        if getattr(spec, field) == value and upstream not in configured:
-            raise APIError(
-                400, "UPSTREAM_NOT_CONFIGURED",
-                f"{field} {value} needs an upstream service: the server has no {setting}.",
-                field=field,
-            )  # fmt: skip
-    if check_voice(spec.voice_id).engine == "remote" and "tts" not in configured:
-        raise APIError(
-            400, "UPSTREAM_NOT_CONFIGURED",
-            f"voice {spec.voice_id} needs a speech API: the server has no SORA_TTS_BASE_URL.",
-            field="voice_id",
-        )  # fmt: skip
-
-
-def check_voice(voice_id: str) -> Voice:
-    """The request's voice from this server's catalogue (built-in or dropped in), or a 400."""
-    folder = voices_dir(current_app.config)
-    try:
-        return find_voice(voice_id, folder)
-    except KeyError:
-        known = ", ".join(v.id for v in all_voices(folder))
-        message = f"must be one of: {known}"
-        raise APIError(
-            400, "VALIDATION_ERROR", f"voice_id: {message}", field="voice_id",
-            details={"errors": [{"field": "voice_id", "message": message, "type": "value_error"}]},
-        ) from None  # fmt: skip
-
-
 def submit(
     spec: JobSpec,
     owner_id: str,
@@ -136,9 +83,7 @@ def submit(
     views. `dispatch=False` is for the CLI, which runs the job in its own process. `job_id`
     is for a batch, which names its item's job before submitting it.
     """
-    check_named_media(spec.named_media(), owner_id)
-    check_upstreams(spec)
-    require_room()
+    admission.check(spec, owner_id)
     request = spec.with_seed().model_dump(mode="json")
     if task is not None:
         request["task"] = task

@@ -77,7 +77,7 @@ class JobSpec(BaseModel):
     image_mode: Annotated[str, one_of(IMAGE_MODES)] = "ai_only"
     voice_id: Annotated[str, AfterValidator(_voice_id)] = DEFAULT_VOICE_ID
     """A built-in id, or the shape of a dropped-in one (piper_<name>): whether that voice is
-    in this server's voices folder is the job service's check (jobs.service.check_voice)."""
+    in this server's voices folder is the job service's check (jobs.admission.check_voice)."""
     duration: float = Field(default=1.0, ge=DURATION_MINUTES[0], le=DURATION_MINUTES[1])
     hook_intensity: Annotated[str, one_of(HOOK_INTENSITIES)] = "medium"
     pacing: Annotated[str, one_of(PACINGS)] = "moderate"

@@ -166,7 +166,7 @@ def _stream(owner: str, job_id: str | None, resume: Resume, environ: dict) -> It
 def _response(job_id: str | None) -> Response:
     owner, resume = current_owner(), _resume()  # bad input is refused before a slot is taken
     if request.method == "HEAD":  # headers only: no stream, so no slot to hold
-        return _event_stream_response(iter(()))
+        return event_stream_response(iter(()))
     slot = stream_slots().acquire(owner)
     if slot is None:
         raise APIError(
@@ -179,12 +179,12 @@ def _response(job_id: str | None) -> Response:
         with slot:
             yield from _stream(owner, job_id, resume, environ)
 
-    response = _event_stream_response(stream_with_context(generate()))
+    response = event_stream_response(stream_with_context(generate()))
     response.call_on_close(slot.release)  # a body never iterated (or cut short) still frees it
     return response
 
 
-def _event_stream_response(body: Iterator[str]) -> Response:
+def event_stream_response(body: Iterator[str]) -> Response:
     response = Response(body, mimetype="text/event-stream")
     response.headers["Cache-Control"] = "no-cache"
     response.headers["X-Accel-Buffering"] = "no"  # nginx: pass events through at once

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint
+from flask import Blueprint, request
 from pydantic import ValidationError
 
 from ..auth import current_owner
@@ -13,6 +13,7 @@ from ..content.bodies import ScriptCreate, ScriptPatch
 from ..errors import APIError
 from ..extensions import limiter
 from ..ratelimits import accepted, caller, limit_from
+from .script_stream import stream_script, wants_stream
 from .validation import int_arg, json_body, parse, validation_error
 
 bp = Blueprint("scripts", __name__, url_prefix="/api/scripts")
@@ -20,7 +21,12 @@ bp = Blueprint("scripts", __name__, url_prefix="/api/scripts")
 
 @bp.post("")
 def create_script():
-    script, body = scripts.create(parse(ScriptCreate, json_body()), current_owner())
+    """201 and the script; with `Accept: text/event-stream`, the script as it is written."""
+    parsed = parse(ScriptCreate, json_body())  # bad input is a plain 400 before any stream
+    if wants_stream(request.headers.get("Accept", "")):
+        scripts.check_writer(parsed)
+        return stream_script(parsed, current_owner())
+    script, body = scripts.create(parsed, current_owner())
     return scripts.view(script, body), 201
 
 

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..jobs.fields import one_of
 from ..jobs.script_body import MAX_SCENES, SceneBody, ScriptBody
-from ..jobs.spec import DURATION_MINUTES
+from ..jobs.spec import DURATION_MINUTES, SCRIPT_SOURCES, CharacterSpec
 from ..pipeline.cue_text import split_sentences
 from ..pipeline.script import HOOK_INTENSITIES, PACINGS, STORY_TYPES
 
@@ -32,6 +32,9 @@ class ScriptCreate(BaseModel):
     hook_intensity: Annotated[str, one_of(HOOK_INTENSITIES)] = "medium"
     pacing: Annotated[str, one_of(PACINGS)] = "moderate"
     seed: int | None = Field(default=None, ge=0, le=2**31 - 1)
+    characters: list[CharacterSpec] = Field(default_factory=list, max_length=10)
+    script_source: Annotated[str, one_of(SCRIPT_SOURCES)] = "auto"
+    """auto: the configured script model (SORA_LLM_BASE_URL), else the offline writer."""
 
     @model_validator(mode="after")
     def _one_source(self) -> ScriptCreate:

@@ -11,17 +11,21 @@ import hashlib
 import json
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import func, select
 
 from ..errors import APIError
 from ..extensions import db
-from ..jobs import service
+from ..jobs import service, upstreams
 from ..jobs.script_body import ScriptBody, ScriptRef
 from ..jobs.spec import DURATION_MINUTES, MIN_SECONDS_PER_SCENE, UPLOAD_SUFFIXES, JobSpec
 from ..jobs.uploads import check_named_media
 from ..models import Job, utcnow
 from ..pipeline.script import write_script
-from ..pipeline.types import StoryRequest
+from ..pipeline.types import Character, StageError, StoryRequest
+from ..providers.http import UpstreamClient, UpstreamError
+from ..providers.remote_script import write_script_remote
+from ..providers.script_stream import SceneFn
 from .bodies import ScriptCreate, ScriptPatch
 from .tables import Script, ScriptVersion
 
@@ -62,9 +66,14 @@ class StaleVersion(APIError):
         )  # fmt: skip
 
 
-def create(request: ScriptCreate, owner_id: str) -> tuple[Script, ScriptBody]:
+def create(
+    request: ScriptCreate, owner_id: str, on_scene: SceneFn | None = None
+) -> tuple[Script, ScriptBody]:
     """A new script at version 1: written from the topic, or the caller's own."""
-    body = request.own_body() if not request.topic else _written(request)
+    body = request.own_body() if not request.topic else _written(request, on_scene)
+    if not request.topic and on_scene is not None:  # the caller's own: nothing to wait for
+        for scene in body.to_pipeline().scenes:
+            on_scene(scene)
     _check_media(body, owner_id)
     script = Script(owner_id=owner_id, title=body.title, version=1)
     db.session.add(script)
@@ -83,8 +92,9 @@ def _check_media(body: ScriptBody, owner_id: str) -> None:
     )  # fmt: skip
 
 
-def _written(request: ScriptCreate) -> ScriptBody:
-    """The offline writer's script for the topic, sized for the duration."""
+def _written(request: ScriptCreate, on_scene: SceneFn | None) -> ScriptBody:
+    """The script model's script for the topic (or the offline writer's), sized for the
+    duration; `on_scene` hears each scene as it is written."""
     story = StoryRequest(
         topic=request.topic or "",
         story_type=request.story_type,
@@ -92,10 +102,46 @@ def _written(request: ScriptCreate) -> ScriptBody:
         pacing=request.pacing,
         duration_minutes=request.duration,
         num_scenes=request.num_scenes,
+        characters=tuple(Character(c.name, c.description) for c in request.characters),
         seed=request.seed or 0,
     )
-    body = ScriptBody.from_pipeline(write_script(story))
+    client = _script_model(request.script_source)
+    if client is None:
+        script = write_script(story)
+        for scene in script.scenes:
+            if on_scene is not None:
+                on_scene(scene)
+    else:
+        config = current_app.config
+        try:
+            script = write_script_remote(
+                story, client, config["UPSTREAMS"]["llm"].model,
+                fallback=bool(config["LLM_FALLBACK"]), on_scene=on_scene,
+            )  # fmt: skip
+        except UpstreamError as exc:
+            raise APIError(exc.status_hint, exc.code, exc.message, details=exc.details) from exc
+        except StageError as exc:
+            raise APIError(502, exc.code, exc.message) from exc
+    body = ScriptBody.from_pipeline(script)
     return body.model_copy(update={"title": request.title}) if request.title else body
+
+
+def check_writer(request: ScriptCreate) -> None:
+    """Refuse (400) what the writer could only fail at, before a stream has begun."""
+    if request.topic:
+        _script_model(request.script_source)
+
+
+def _script_model(source: str) -> UpstreamClient | None:
+    """The configured script model unless the caller asked for the offline writer."""
+    if source == "offline":
+        return None
+    client = upstreams.client(current_app._get_current_object(), "llm")
+    if client is None and source == "remote":
+        raise APIError(400, "UPSTREAM_NOT_CONFIGURED",
+                       "script_source remote needs a script model: the server has no "
+                       "SORA_LLM_BASE_URL.", field="script_source")  # fmt: skip
+    return client
 
 
 def get(script_id: str, owner_id: str, version: int | None = None) -> tuple[Script, ScriptBody]:

@@ -23,6 +23,7 @@ from sora_app.pipeline.types import CancelCheck, Cancelled
 from sora_app.providers.http_body import (
     Check,
     Glitch,
+    chunks,
     fill,
     parse_json,
     read_all,
@@ -172,6 +173,25 @@ class UpstreamClient:
     def post_json(self, path: str, json: Any = None, **kw: Any) -> dict:
         """POST (JSON, or multipart via data=/files=) and decode the JSON object returned."""
         return self.json_reply("POST", path, json=json, **kw)[0]
+
+    def stream_data(
+        self, path: str, json: Any, on_data: Callable[[str, int], None], **kw: Any
+    ) -> None:
+        """POST, then hand each server-sent `data:` payload to `on_data(payload, attempt)` as
+        it arrives (OpenAI's `stream: true`). A stream cut short is retried from its start
+        under the same deadline; `attempt` tells the receiver that it starts over."""
+        limit = (kw.get("timeout") or self.timeouts)[1]
+        attempts = iter(range(1, 1_000))
+
+        def consume(response: requests.Response, guard: CallGuard) -> None:
+            attempt, pending = next(attempts), b""
+            for chunk in chunks(response, guard, limit, noun="stream"):
+                *lines, pending = (pending + chunk).split(b"\n")
+                for line in lines:
+                    if line.startswith(b"data:"):
+                        on_data(line[5:].strip().decode("utf-8", "replace"), attempt)
+
+        self._call("POST", path, consume, json=json, **kw)
 
     def _call(
         self,

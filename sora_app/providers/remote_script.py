@@ -10,6 +10,7 @@ import json
 import logging
 import re
 import time
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -142,11 +143,16 @@ def write_script_remote(
     *,
     fallback: bool,
     temperature: float = 0.8,
+    on_scene: Callable[[Scene], None] | None = None,
 ) -> Script:
-    """Ask the chat model for the script; with fallback, any failure yields the offline script."""
+    """Ask the chat model for the script; with fallback, any failure yields the offline script.
+
+    With `on_scene` the reply is streamed and each scene handed on as soon as it is written
+    (providers.script_stream); the returned script is still the checked whole.
+    """
     started = time.perf_counter()
     try:
-        script, attempts = _ask(req, client, model, temperature)
+        script, attempts = _ask(req, client, model, temperature, on_scene)
     except (UpstreamError, StageError) as exc:
         if not fallback:
             raise
@@ -164,14 +170,24 @@ def write_script_remote(
 
 
 def _ask(
-    req: StoryRequest, client: UpstreamClient, model: str, temperature: float
+    req: StoryRequest,
+    client: UpstreamClient,
+    model: str,
+    temperature: float,
+    on_scene: Callable[[Scene], None] | None = None,
 ) -> tuple[Script, int]:
-    """One request plus at most one repair round that quotes the validation error."""
+    """One request (streamed when someone watches) plus at most one repair round that quotes
+    the validation error."""
     messages = [
         {"role": "system", "content": SYSTEM_PROMPT},
         {"role": "user", "content": script_prompt(req)},
     ]
-    content = _complete(client, model, messages, temperature)
+    if on_scene is not None:
+        from sora_app.providers.script_stream import stream_reply  # it builds on this module
+
+        content = stream_reply(req, client, _chat_body(model, messages, temperature), on_scene)
+    else:
+        content = _complete(client, model, messages, temperature)
     try:
         return parse_script_reply(content, req), 1
     except ScriptReplyError as exc:
@@ -199,18 +215,22 @@ def _complete(
     client: UpstreamClient, model: str, messages: list[dict[str, str]], temperature: float
 ) -> str:
     """POST chat/completions in JSON mode and return the assistant's text ('' if none)."""
-    body = {
-        "model": model,
-        "messages": messages,
-        "response_format": {"type": "json_object"},
-        "temperature": temperature,
-    }
+    body = _chat_body(model, messages, temperature)
     reply = client.post_json("chat/completions", json=body, check=_has_message)
     choice = reply["choices"][0]
     content = choice["message"].get("content")
     if choice.get("finish_reason") == "length":
         log.warning("script_remote_cut_off model=%s chars=%d", model, len(content or ""))
     return content if isinstance(content, str) else ""
+
+
+def _chat_body(model: str, messages: list[dict[str, str]], temperature: float) -> dict:
+    return {
+        "model": model,
+        "messages": messages,
+        "response_format": {"type": "json_object"},
+        "temperature": temperature,
+    }
 
 
 def _has_message(reply: dict) -> str | None:

@@ -19,6 +19,7 @@ from ..extensions import db
 from ..jobs import service, upstreams
 from ..jobs.script_body import ScriptBody, ScriptRef
 from ..jobs.spec import DURATION_MINUTES, MIN_SECONDS_PER_SCENE, UPLOAD_SUFFIXES, JobSpec
+from ..jobs.stages import script_pin
 from ..jobs.uploads import check_named_media
 from ..models import Job, utcnow
 from ..pipeline.script import write_script
@@ -26,6 +27,7 @@ from ..pipeline.types import Character, StageError, StoryRequest
 from ..providers.http import UpstreamClient, UpstreamError
 from ..providers.remote_script import write_script_remote
 from ..providers.script_stream import SceneFn
+from ..storage import storage_for
 from .bodies import ScriptCreate, ScriptPatch
 from .tables import Script, ScriptVersion
 
@@ -182,12 +184,14 @@ def edit(script_id: str, owner_id: str, patch: ScriptPatch) -> tuple[Script, Scr
 def delete(script_id: str, owner_id: str) -> None:
     """The script and all its versions; videos already rendered from it stay."""
     script = _owned(script_id, owner_id)
+    pin = script_pin(script.id)
     for row in db.session.scalars(
         select(ScriptVersion).where(ScriptVersion.script_id == script.id)
     ):
         db.session.delete(row)
     db.session.delete(script)
     db.session.commit()
+    storage_for(current_app.config).artefacts.unpin(pin)  # its pieces may be pruned now
 
 
 def render(

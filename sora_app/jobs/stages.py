@@ -101,6 +101,11 @@ class StageContext:
         return final, thumbnail, self.duration or 0.0
 
 
+def script_pin(script_id: str) -> str:
+    """The pin of a script's latest render: kept until the script is deleted."""
+    return f"script-{script_id}"
+
+
 def target_seconds(spec: JobSpec) -> float:
     """The length asked for: exact `seconds` when given (tasks), else `duration` minutes."""
     return float(spec.seconds) if spec.seconds else spec.duration * 60
@@ -228,6 +233,8 @@ def run_compile(ctx: StageContext, progress: ProgressFn) -> None:
         stall_seconds=float(ctx.config["FFMPEG_STALL_SECONDS"]),
     )
     scenes.prepare(ctx.work_dir, ctx.script(), narration)
+    if ctx.spec.script_ref is not None and ctx.artefacts is not None:
+        ctx.artefacts.pin(script_pin(ctx.spec.script_ref.id), ctx.artefacts.used)
     info = report.info
     ctx.duration = info.duration
     reused = f", {report.reused} of {len(report.segments)} segments reused" if report.reused else ""

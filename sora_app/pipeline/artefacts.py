@@ -23,6 +23,9 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
+PINS = "pins"
+"""root/pins/<name>.json: artefacts that pruning leaves alone (see ArtefactStore.pin)."""
+
 
 def digest(value: Any) -> str:
     """A stable key for JSON-able inputs (dict order does not matter)."""
@@ -44,6 +47,8 @@ class ArtefactStore:
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
+        self.used: set[Path] = set()
+        """Every artefact this instance handed out or stored (one per job): what to pin."""
 
     def path(self, kind: str, key: str, suffix: str) -> Path:
         return self.root / kind / key[:2] / f"{key}{suffix}"
@@ -55,6 +60,7 @@ class ArtefactStore:
             os.utime(path)
         except FileNotFoundError:
             return None
+        self.used.add(path)
         return path
 
     def temp_path(self, kind: str, suffix: str) -> Path:
@@ -68,18 +74,42 @@ class ArtefactStore:
         path = self.path(kind, key, suffix)
         path.parent.mkdir(parents=True, exist_ok=True)
         os.replace(made, path)
+        self.used.add(path)
         return path
+
+    def pin(self, name: str, paths: Iterable[Path]) -> None:
+        """Keep these artefacts whatever their age or the size limit, until `unpin(name)`:
+        the pieces of a script's latest render, so its next edit re-renders only the edit."""
+        folder = self.root / PINS
+        folder.mkdir(parents=True, exist_ok=True)
+        kept = sorted(str(Path(p).relative_to(self.root)) for p in paths)
+        part = folder / f".{uuid.uuid4().hex}.part"
+        part.write_text(json.dumps(kept))
+        os.replace(part, folder / f"{name}.json")
+
+    def unpin(self, name: str) -> None:
+        (self.root / PINS / f"{name}.json").unlink(missing_ok=True)
+
+    def _pinned(self) -> set[Path]:
+        kept: set[Path] = set()
+        for pin in (self.root / PINS).glob("*.json"):
+            with contextlib.suppress(OSError, ValueError):
+                kept.update(self.root / name for name in json.loads(pin.read_text()))
+        return kept
 
     def prune(
         self, max_age_seconds: float, max_bytes: int | None = None, now: float | None = None
     ) -> int:
         """Delete artefacts unused for `max_age_seconds`, then the least recently used ones
-        until the rest fit in `max_bytes`; the number of files removed."""
+        until the rest fit in `max_bytes`; pinned ones stay. The number of files removed."""
         now = time.time() if now is None else now
         files = sorted(self._files(), key=lambda item: item[1])  # oldest use first
         removed = 0
         total = sum(size for _path, _used, size in files)
+        pinned = self._pinned()
         for path, used, size in files:
+            if path in pinned:
+                continue
             too_old = max_age_seconds > 0 and now - used > max_age_seconds
             too_big = max_bytes is not None and total > max_bytes
             if not (too_old or too_big):

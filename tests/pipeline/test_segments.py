@@ -146,3 +146,24 @@ def test_pruning_drops_old_then_least_recently_used_pieces(tmp_path):
     assert store.get(KIND, "02" + "a" * 62, ".mp4") == paths[2]  # a use refreshes its time
     assert store.prune(7 * 86400, max_bytes=1500, now=1_000_000) == 3
     assert [p.exists() for p in paths] == [False, False, True, False]
+
+
+def test_pinned_pieces_outlive_age_and_size_until_unpinned(tmp_path):
+    """A script's latest render stays reusable however old it is; deleting the script
+    (unpin) hands its pieces back to pruning."""
+    render, other = ArtefactStore(tmp_path), ArtefactStore(tmp_path)
+    mine, theirs = [], []
+    for n in range(3):
+        for store, made_by, letter in ((render, mine, "a"), (other, theirs, "b")):
+            made = store.temp_path(KIND, ".mp4")
+            made.write_bytes(b"x" * 1000)
+            made_by.append(store.put(KIND, f"{n:02d}" + letter * 62, ".mp4", made))
+    for path in mine + theirs:
+        os.utime(path, (1_000_000 - 30 * 86400,) * 2)
+    assert render.used == set(mine)
+    render.pin("script-s1", render.used)
+    assert render.prune(7 * 86400, max_bytes=0, now=1_000_000) == 3
+    assert all(p.exists() for p in mine) and not any(p.exists() for p in theirs)
+    render.unpin("script-s1")
+    assert render.prune(7 * 86400, now=1_000_000) == 3
+    assert not any(p.exists() for p in mine)

@@ -56,8 +56,8 @@ class ArtefactStore:
     def get(self, kind: str, key: str, suffix: str) -> Path | None:
         """The artefact if it exists, marked as just used so pruning keeps it."""
         path = self.path(kind, key, suffix)
-        try:
-            os.utime(path)
+        try:  # the use goes in the access time: the modification time stays "made at"
+            os.utime(path, ns=(time.time_ns(), path.stat().st_mtime_ns))
         except FileNotFoundError:
             return None
         self.used.add(path)
@@ -128,4 +128,4 @@ class ArtefactStore:
         for path in self.root.glob("*/*/*"):
             with contextlib.suppress(FileNotFoundError):
                 stat = path.stat()
-                yield path, stat.st_mtime, stat.st_size
+                yield path, max(stat.st_atime, stat.st_mtime), stat.st_size  # last made or used

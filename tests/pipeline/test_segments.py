@@ -53,9 +53,11 @@ def _frames(path: Path) -> list[np.ndarray]:
         return [f.to_ndarray(format="gray").astype(np.int16) for f in container.decode(video=0)]
 
 
-def _identity(path: Path) -> tuple[int, str]:
-    """The file's inode and content hash: a use refreshes its time, never these."""
-    return path.stat().st_ino, hashlib.sha256(path.read_bytes()).hexdigest()
+def _identity(path: Path) -> tuple[int, int, str]:
+    """The file's inode, modification time and content hash: a use refreshes only its
+    access time, never these."""
+    info = path.stat()
+    return info.st_ino, info.st_mtime_ns, hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def test_scenes_start_on_frames_and_an_edit_moves_later_scenes_by_whole_frames(story, tmp_path):

@@ -7,6 +7,7 @@ from flask import Blueprint, current_app, send_file
 from .. import voice_service
 from ..jobs.spec import DURATION_MINUTES, IMAGE_MODES
 from ..pipeline.images import ASPECTS, IMAGE_STYLES
+from ..pipeline.music import MOOD_NAMES, STORY_MOODS, VOLUME_DB
 from ..pipeline.script import HOOK_INTENSITIES, PACINGS, STORY_TYPES
 from ..pipeline.subtitles import word_captions_default
 from ..pipeline.voice_preview import MIMETYPE
@@ -41,6 +42,9 @@ def list_options():
         "voice_id": [v.id for v in voice_service.catalogue(current_app)],
         "duration_minutes": {"min": DURATION_MINUTES[0], "max": DURATION_MINUTES[1]},
         "num_scenes": {"min": 1, "max": 50},
+        "music_mood": list(MOOD_NAMES),
+        "music_mood_by_story_type": dict(STORY_MOODS),
+        "music_volume": {"min": VOLUME_DB[0], "max": VOLUME_DB[1], "default": 0.0, "unit": "dB"},
         "word_captions": {
             "type": "boolean",
             "default_by_aspect_ratio": {a: word_captions_default(*wh) for a, wh in ASPECTS.items()},

@@ -33,7 +33,8 @@ from .tables import Script, ScriptVersion
 
 RENDER_OPTIONS = frozenset(
     {"voice_id", "image_style", "image_mode", "manual_image_paths", "aspect_ratio", "music",
-     "subtitles", "word_captions", "pacing", "seed", "characters"}
+     "music_mood", "music_volume", "music_track", "subtitles", "word_captions", "pacing", "seed",
+     "characters"}
 )  # fmt: skip
 """What a render may choose; the script itself decides the words and the scenes."""
 

@@ -19,6 +19,7 @@ from pydantic import (
 )
 
 from ..pipeline.images import ASPECTS, IMAGE_STYLES
+from ..pipeline.music import MOOD_NAMES, VOLUME_DB, default_mood
 from ..pipeline.script import HOOK_INTENSITIES, PACINGS, STORY_TYPES
 from ..pipeline.types import Character, CompileOptions, ImageSpec, StoryRequest
 from ..pipeline.voice_catalog import FOLDER_VOICE_ID
@@ -89,6 +90,10 @@ class JobSpec(BaseModel):
     stock_keywords: list[Keyword] = Field(default_factory=list, max_length=20)
     aspect_ratio: Annotated[str, one_of(list(ASPECTS), normalise=False)] = "9:16"
     music: bool = True
+    music_mood: Annotated[str, one_of(MOOD_NAMES)] | None = None
+    """A generated bed; unset: the story type's (pipeline.music.STORY_MOODS)."""
+    music_volume: float = Field(default=0.0, ge=VOLUME_DB[0], le=VOLUME_DB[1])
+    """dB relative to the default bed level."""
     subtitles: bool = True
     word_captions: bool | None = None
     """Highlight each word as it is spoken; unset: on for 9:16 only (ignored without subtitles)."""
@@ -211,6 +216,8 @@ class JobSpec(BaseModel):
             height=height,
             pacing=self.pacing,
             music=self.music,
+            music_mood=self.music_mood or default_mood(self.story_type),
+            music_volume=self.music_volume,
             subtitles=self.subtitles,
             seed=self.seed or 0,
             word_captions=self.word_captions,

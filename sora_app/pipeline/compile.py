@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sora_app.pipeline import subtitles
-from sora_app.pipeline.compile_audio import audio_graph
+from sora_app.pipeline.compile_audio import audio_graph, bed_inputs, choose_bed
 from sora_app.pipeline.ffmpeg import STALL_SECONDS, run_ffmpeg
 from sora_app.pipeline.images import title_layer_path
 from sora_app.pipeline.probe import probe, video_info
@@ -261,7 +261,9 @@ def build_args(
     if thumb_path is not None:
         thumb_frame = min(total - 1, round(min(1.0, narration.duration / 2) * opts.fps))
     graph = _video_graph(clips, fade_frames, opts, opts.subtitles, thumb_frame, title_inputs)
-    graph += audio_graph(len(images), narration.duration, opts.music, opts.seed)
+    bed = choose_bed(opts, narration.duration)
+    args += bed_inputs(bed)
+    graph += audio_graph(len(images), narration.duration, bed, opts.seed, bed_input=next_input)
     # One graph: split audio/video graphs measured slower and buffered ~1 GB of raw frames.
     args += ["-filter_complex", ";".join(graph), "-map", "[vout]", "-map", "[aout]"]
     args += ["-r", str(opts.fps), "-c:v", "libx264", "-preset", "veryfast", "-crf", "23"]
@@ -295,6 +297,8 @@ def validate_inputs(images: Sequence[Path], narration: Narration, opts: CompileO
         raise StageError("COMPILE_INPUT", "narration audio file is missing")
     if narration.duration <= 0:
         raise StageError("COMPILE_INPUT", "narration has no duration")
+    if opts.music and opts.music_path and not Path(opts.music_path).is_file():
+        raise StageError("COMPILE_INPUT", f"music track not found: {Path(opts.music_path).name}")
     if opts.width < 16 or opts.height < 16 or opts.fps <= 0:
         raise StageError("COMPILE_INPUT", f"bad output size {opts.width}x{opts.height}")
 
@@ -338,9 +342,10 @@ def compile_video(
     args, fade_frames = build_args(images, narration, out_path, options, thumb_path)
     log.info(
         "event=compile_start scenes=%d duration_s=%.2f size=%dx%d fps=%d pacing=%s "
-        "fade_frames=%d music=%s subtitles=%s",
+        "fade_frames=%d music=%s mood=%s track=%s subtitles=%s",
         len(images), narration.duration, options.width, options.height, options.fps,
-        options.pacing, fade_frames, options.music, options.subtitles,
+        options.pacing, fade_frames, options.music, options.music_mood,
+        bool(options.music_path), options.subtitles,
     )  # fmt: skip
     with tempfile.TemporaryDirectory(
         prefix=f"{out_path.name}.compile-", dir=out_path.parent

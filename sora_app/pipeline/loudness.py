@@ -13,6 +13,7 @@ Normalising is a static gain to the target plus a look-ahead peak limiter that k
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from functools import lru_cache
 
 import numpy as np
@@ -126,6 +127,14 @@ def integrated_loudness(samples: np.ndarray, rate: int) -> float:
     if len(x) == 0:
         return -math.inf
     return _gated_loudness(_block_powers(k_weighted(x, rate), rate))
+
+
+def integrated_loudness_channels(channels: Sequence[np.ndarray], rate: int) -> float:
+    """Gated integrated loudness of front channels (their block powers summed, as BS.1770 does)."""
+    if not channels or len(channels[0]) == 0:
+        return -math.inf
+    powers = [_block_powers(k_weighted(np.asarray(c, np.float64), rate), rate) for c in channels]
+    return _gated_loudness(np.sum(powers, axis=0))
 
 
 @lru_cache(maxsize=1)

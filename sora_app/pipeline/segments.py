@@ -23,7 +23,7 @@ from pathlib import Path
 from sora_app.pipeline import subtitles
 from sora_app.pipeline.artefacts import ArtefactStore
 from sora_app.pipeline.compile import grab_thumbnail, validate_inputs
-from sora_app.pipeline.compile_audio import audio_graph
+from sora_app.pipeline.compile_audio import audio_graph, bed_inputs, choose_bed
 from sora_app.pipeline.ffmpeg import STALL_SECONDS, run_ffmpeg
 from sora_app.pipeline.probe import probe, video_info
 from sora_app.pipeline.segment_plan import ENCODE, Segment, plan_segments, segment_key
@@ -239,8 +239,9 @@ def _sound(
     stall_seconds: float,
 ) -> None:
     """The narration and music bed mixed and encoded, while the segments encode."""
-    args = ["-i", str(Path(narration.audio_path).resolve())]
-    graph = audio_graph(0, narration.duration, opts.music, opts.seed)
+    bed = choose_bed(opts, narration.duration)
+    args = ["-i", str(Path(narration.audio_path).resolve()), *bed_inputs(bed)]
+    graph = audio_graph(0, narration.duration, bed, opts.seed, bed_input=1)
     args += ["-filter_complex", ";".join(graph), "-map", "[aout]"]
     args += ["-c:a", "aac", "-b:a", "128k", "-ar", "48000", "-aac_coder", "fast"]
     args += ["-t", f"{narration.duration:.6f}", "-y", str(out)]

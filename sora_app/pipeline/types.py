@@ -195,7 +195,14 @@ class CompileOptions:
     pacing: str = "moderate"
     """slow | moderate | dynamic | fast: motion speed and crossfade length."""
     music: bool = True
-    """Mix a quiet generated music bed under the narration."""
+    """Mix a music bed under the narration (ducked while someone speaks)."""
+    music_mood: str = "calm"
+    """Which generated bed (pipeline.music.MOODS); unknown names play the default."""
+    music_volume: float = 0.0
+    """dB relative to the default bed level (-24 to +6; pipeline.music.VOLUME_DB)."""
+    music_path: str | None = None
+    """An audio file (WAV/MP3/M4A/OGG/FLAC) to play instead of a generated bed: looped when
+    shorter than the video, trimmed when longer, brought to the beds' loudness."""
     subtitles: bool = True
     seed: int = 0
     word_captions: bool | None = None

@@ -231,6 +231,8 @@ def test_voices_and_options_are_listed(client):
     assert voices["default"] in ids and "espeak_male" in ids
     options = client.get("/api/options").get_json()
     assert "scary_horror" in options["story_type"] and "9:16" in options["aspect_ratio"]
+    assert "calm" in options["music_mood"] and options["music_mood_by_story_type"]["comedy"]
+    assert options["music_volume"] == {"min": -24.0, "max": 6.0, "default": 0.0, "unit": "dB"}
 
 
 def test_unknown_route_and_method_use_the_error_shape(client):

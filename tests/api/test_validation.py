@@ -60,6 +60,9 @@ BAD_FIELDS = [
     ({"stock_keywords": [f"k{i}" for i in range(21)]}, "stock_keywords", "at most 20"),
     ({"aspect_ratio": "4:3"}, "aspect_ratio", "9:16", "16:9"),
     ({"music": "yes"}, "music", "boolean"),
+    ({"music_mood": "sad"}, "music_mood", "calm", "playful"),
+    ({"music_volume": 7}, "music_volume", "less than or equal to 6"),
+    ({"music_volume": "loud"}, "music_volume", "number"),
     ({"subtitles": 1}, "subtitles", "boolean"),
     ({"seed": -1}, "seed", "greater than or equal to 0"),
 ]

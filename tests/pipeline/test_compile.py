@@ -10,7 +10,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from sora_app.pipeline.compile import compile_video, plan_clips
-from sora_app.pipeline.compile_audio import audio_graph
+from sora_app.pipeline.compile_audio import Bed, audio_graph
 from sora_app.pipeline.probe import decode_frame_at, probe
 from sora_app.pipeline.types import Cancelled, CompileOptions, Cue, Narration, StageError
 
@@ -170,8 +170,9 @@ def test_crossfade_at_scene_boundary(no_subs) -> None:
 
 
 def test_audio_graph_leaves_loudness_to_narration() -> None:
-    graph = ";".join(audio_graph(3, 4.0, music=True, seed=1))
+    graph = ";".join(audio_graph(3, 4.0, Bed("calm", 0.0), seed=1))
     assert "loudnorm" not in graph and "amix" in graph and "aresample=48000" in graph
+    assert "sidechaincompress" in graph
 
 
 def test_progress_monotonic_and_complete(compiled) -> None:

@@ -93,6 +93,9 @@ class JobSpec(BaseModel):
     music_mood: Annotated[str, one_of(MOOD_NAMES)] | None = None
     """A generated bed; unset: the story type's (pipeline.music.STORY_MOODS)."""
     music_volume: float = Field(default=0.0, ge=VOLUME_DB[0], le=VOLUME_DB[1])
+    music_track: UploadName | None = None
+    """A sound of the caller's media library (id or name) as the bed instead of a generated
+    one: looped or trimmed to the video, brought to the bed's loudness, ducked likewise."""
     """dB relative to the default bed level."""
     subtitles: bool = True
     word_captions: bool | None = None
@@ -124,6 +127,8 @@ class JobSpec(BaseModel):
             for i, scene in enumerate(scenes)
             if scene.media
         ]
+        if self.music_track:
+            named.append(("music_track", self.music_track, AUDIO_SUFFIXES))
         return named
 
     @model_validator(mode="before")

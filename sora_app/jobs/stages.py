@@ -22,7 +22,7 @@ from ..pipeline.types import CancelCheck, Narration, ProgressFn, Script, StageEr
 from ..pipeline.voice_rate import speaking_rate
 from ..storage import voices_dir
 from . import eta, remote, scenes
-from .spec import JobSpec, resolve_upload
+from .spec import AUDIO_SUFFIXES, JobSpec, resolve_upload
 
 log = logging.getLogger(__name__)
 
@@ -171,6 +171,13 @@ def _manual_images(ctx: StageContext, scenes: int) -> dict[int, Path]:
     return chosen
 
 
+def _library_file(ctx: StageContext, name: str) -> Path:
+    try:
+        return resolve_upload(name, ctx.uploads_dir, AUDIO_SUFFIXES)
+    except ValueError as exc:
+        raise StageError("BAD_MEDIA", f"The music track is no longer usable: {exc}") from exc
+
+
 PRODUCED_BY = {"stock photos": "stock", "the image API": "ai"}
 """remote.image_producer's source, as a finished video's scene list names it."""
 
@@ -220,6 +227,8 @@ def run_compile(ctx: StageContext, progress: ProgressFn) -> None:
     narration = Narration.load(ctx.work_dir / NARRATION_FILE)
     images = [scene_image_path(ctx.work_dir, i) for i in range(len(narration.scene_spans))]
     options = ctx.spec.compile_options()
+    if ctx.spec.music_track and options.music:
+        options = replace(options, music_path=str(_library_file(ctx, ctx.spec.music_track)))
     ctx.log(f"Compiling {options.width}x{options.height} at {options.fps} fps")
     ctx.videos_dir.mkdir(parents=True, exist_ok=True)
     report = compile_segments(

@@ -15,7 +15,7 @@ from sora_app import create_app
 from sora_app.pipeline.ffmpeg import ffmpeg_exe
 from sora_app.pipeline.probe import probe
 from tests.api.test_auth import bearer, register
-from tests.conftest import app_config, close_app, local_uploads
+from tests.conftest import FAST_JOB, app_config, close_app, local_uploads, wait_for_job
 from tests.images import encoded, rotated_jpeg, tall_png
 
 
@@ -149,3 +149,38 @@ def test_media_are_named_by_id_and_another_users_are_missing(tmp_path):
     accepted = client.post("/api/generate-video", json=job, headers=ana)
     assert accepted.status_code == 202, accepted.get_json()
     close_app(app)
+
+
+def _band_ratio(video: Path, freq: float) -> float:
+    """Energy at `freq` against the bands beside it, over the whole soundtrack."""
+    import av
+
+    with av.open(str(video)) as container:
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=16000)
+        samples = np.concatenate([
+            out.to_ndarray().ravel()
+            for frame in container.decode(audio=0) for out in resampler.resample(frame)
+        ])  # fmt: skip
+    spectrum = np.abs(np.fft.rfft(samples)) ** 2
+    hz = np.fft.rfftfreq(len(samples), 1 / 16000)
+    at = spectrum[(hz > freq - 5) & (hz < freq + 5)].mean()
+    beside = spectrum[((hz > freq - 80) & (hz < freq - 20)) | ((hz > freq + 20) & (hz < freq + 80))]
+    return float(at / beside.mean())
+
+
+def test_a_library_sound_is_the_music_bed_of_a_job(running_app, tmp_path):
+    client = running_app.test_client()
+    track = post(client, sound(tmp_path, 2.0, "wav", freq=1000), "bell.wav").get_json()
+    picture = post(client, encoded(Image.new("RGB", (64, 48), "red"), "PNG"), "r.png").get_json()
+    wrong = client.post("/api/generate-video", json={**FAST_JOB, "music_track": picture["id"]})
+    assert wrong.status_code == 400 and wrong.get_json()["field"] == "music_track"
+    job = {**FAST_JOB, "music": True, "music_track": track["id"]}
+    answer = client.post("/api/generate-video", json=job)
+    assert answer.status_code == 202, answer.get_json()
+    done = wait_for_job(lambda url: client.get(url).get_json(), answer.get_json()["job_id"])
+    assert done["status"] == "complete", done
+    video = Path(running_app.config["VIDEOS_DIR"]) / done["video_path"]
+    # The bed sits 12 dB under the voice and ducks beneath it, yet its pure tone still
+    # stands out of the spectrum (without a bed this ratio measures about 0.2).
+    assert _band_ratio(video, 1000.0) > 1.5, "the uploaded tone plays under the video"
+    assert probe(video).duration > 2.0 * 2, "a 2 s track looped to the video's length"

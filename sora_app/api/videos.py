@@ -131,6 +131,7 @@ def _scene_view(scene: dict[str, Any]) -> dict[str, Any]:
         "caption": scene["caption"],
         "keywords": scene["keywords"],
         "mood": scene["mood"],
+        "visual": scene.get("visual", ""),
         "start": scene["start"],
         "end": scene["end"],
         "image_url": f"/api/video/{scene['still']}",

@@ -58,6 +58,7 @@ def prepare(work_dir: Path, script: Script, narration: Narration) -> None:
                 "caption": scene.caption,
                 "keywords": scene.keywords,
                 "mood": scene.mood,
+                "visual": scene.visual,
                 "start": round(start, 3),
                 "end": round(end, 3),
                 "source": sources.get(str(i), "painter"),

@@ -34,6 +34,10 @@ class SceneBody(_Strict):
     media: UploadName | None = None
     """A picture from the caller's media library (its id or name) shown instead of a
     painted or fetched one."""
+    visual: str = Field(default="", max_length=1000)
+    """What the picture should show (the image model's prompt; motifs for the painter)."""
+    image_variant: int = Field(default=0, ge=0, le=1_000_000)
+    """Bump to get another take of this scene's picture ("regenerate"), others untouched."""
 
 
 class ScriptBody(_Strict):
@@ -46,7 +50,8 @@ class ScriptBody(_Strict):
     def to_pipeline(self) -> PipelineScript:
         scenes = [
             Scene(index=i, narration=s.narration, caption=s.caption, keywords=list(s.keywords),
-                  characters=list(s.characters), mood=s.mood)
+                  characters=list(s.characters), mood=s.mood, visual=s.visual,
+                  variant=s.image_variant)
             for i, s in enumerate(self.scenes)
         ]  # fmt: skip
         return PipelineScript(title=self.title, story_type=self.story_type, scenes=scenes)
@@ -55,7 +60,8 @@ class ScriptBody(_Strict):
     def from_pipeline(cls, script: PipelineScript) -> ScriptBody:
         scenes = [
             SceneBody(narration=s.narration, caption=s.caption[:80], keywords=s.keywords[:12],
-                      mood=s.mood[:20] or "neutral", characters=s.characters[:10])
+                      mood=s.mood[:20] or "neutral", characters=s.characters[:10],
+                      visual=s.visual[:1000])
             for s in script.scenes
         ]  # fmt: skip
         return cls(title=script.title[:200], story_type=script.story_type, scenes=scenes)

@@ -168,7 +168,10 @@ def _render(
     title_path = title_layer_path(path)
     key = ""
     if cache is not None:
-        looks = {k: v for k, v in asdict(scene).items() if k != "narration"}  # unpainted
+        looks = {  # narration is not painted; unset newer fields keep older keys valid
+            k: v for k, v in asdict(scene).items()
+            if k != "narration" and (v or k not in ("visual", "variant"))
+        }  # fmt: skip
         key = digest(
             {
                 "format": PAINTER_FORMAT,

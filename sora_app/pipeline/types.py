@@ -67,6 +67,10 @@ class Scene:
     """Names of the request's characters present in this scene."""
     mood: str = "neutral"
     """One word the renderer can grade by, e.g. dread, calm, hope, tension, triumph."""
+    visual: str = ""
+    """What the picture should show, in a creator's words (image prompts; painter motifs)."""
+    variant: int = 0
+    """Another take of the same picture: a creator's "regenerate this image" bumps it."""
 
 
 @dataclass

@@ -80,6 +80,10 @@ def scene_prompt(
         f"{scene.caption}.",
         f"What happens: {_clip(scene.narration, MAX_NARRATION_CHARS)}",
     ]
+    if scene.visual:
+        parts.append(f"Picture: {_clip(scene.visual, MAX_NARRATION_CHARS)}.")
+    if scene.variant:
+        parts.append(f"(Take {scene.variant + 1}: a fresh composition.)")
     if scene.keywords:
         parts.append(f"Show: {', '.join(scene.keywords[:8])}.")
     light = MOOD_LIGHT.get(scene.mood)

@@ -10,8 +10,9 @@ picture under it, and a title painted into the picture would slide off the frame
 from __future__ import annotations
 
 import logging
+import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from PIL import Image
@@ -61,7 +62,10 @@ def paint_scene(
     scale = min(1.0, WORK_SHORT_SIDE / min(spec.width, spec.height))
     w, h = max(16, round(spec.width * scale)), max(16, round(spec.height * scale))
     world = stable_hash("world", spec.seed, title, spec.style)
-    scene_key = stable_hash("scene", world, scene.index, scene.caption, scene.mood)
+    take = (scene.variant,) if scene.variant else ()  # take 0 paints as before variants existed
+    scene_key = stable_hash("scene", world, scene.index, scene.caption, scene.mood, *take)
+    if scene.visual:  # the creator's words may name motifs the painter knows
+        scene = replace(scene, keywords=[*scene.keywords, *re.findall(r"[\w'-]+", scene.visual)])
     mood = mood_for(genre)
     frame = _frame(mood, dress(base, mood), w, h, scene, total_scenes, world, scene_key)
     _paint(frame, scene, scene_key, _looks(spec.characters))

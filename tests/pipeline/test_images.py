@@ -240,3 +240,29 @@ def test_a_painted_scene_is_taken_from_the_cache_unless_what_is_painted_changed(
     assert [p.read_bytes() for p in third[1:]] == [p.read_bytes() for p in first[1:]]
     painted = {p.name for p in (tmp_path / "artefacts" / "painted").glob("*/*.jpg")}
     assert len(painted) == len(script.scenes) + 1
+
+
+def test_another_take_repaints_only_that_scene_and_take_zero_paints_as_before(tmp_path):
+    """ "Regenerate this picture": a scene's variant changes its painting alone; variant 0
+    (every scene before variants existed) keeps its cached painting."""
+    cache = ArtefactStore(tmp_path / "artefacts")
+    spec = ImageSpec(width=90, height=160, seed=4)
+    script = _script()
+    first = make_images(script, spec, tmp_path / "a", lambda f, m: None, cache=cache)
+    retaken = replace(script, scenes=[script.scenes[0], replace(script.scenes[1], variant=1),
+                                      script.scenes[2]])  # fmt: skip
+    second = make_images(retaken, spec, tmp_path / "b", lambda f, m: None, cache=cache)
+    assert second[1].read_bytes() != first[1].read_bytes()
+    assert [second[0].read_bytes(), second[2].read_bytes()] == [
+        first[0].read_bytes(), first[2].read_bytes()]  # fmt: skip
+    again = make_images(retaken, spec, tmp_path / "c", lambda f, m: None, cache=cache)
+    assert again[1].read_bytes() == second[1].read_bytes(), "a take is reproducible"
+    assert len(list((tmp_path / "artefacts" / "painted").glob("*/*.jpg"))) == 4
+    other = _px(render_scene(replace(_scene(), variant=2), 5, "The Keeper", ImageSpec(**SMALL)))
+    assert np.abs(other - _px(_render())).mean() > 5, "another take is another composition"
+
+
+def test_a_scenes_visual_words_reach_the_painter():
+    plain = _px(_render(scene=_scene(keywords=[])))
+    shown = _px(_render(scene=_scene(keywords=[], visual="a lighthouse and a key in the storm")))
+    assert np.abs(plain - shown).mean() > 1, "the visual's motifs were painted"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import wave
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -155,6 +156,16 @@ def test_character_sheet_in_every_prompt() -> None:
     assert len(set(prompts)) == len(prompts)
     with pytest.raises(StageError):
         scene_prompt(script, script.scenes[0], "crayon", REQ.characters)
+
+
+def test_a_creators_visual_and_take_reach_the_image_prompt() -> None:
+    script = write_script(REQ)
+    scene = script.scenes[1]
+    plain = scene_prompt(script, scene, "watercolor", REQ.characters)
+    asked = replace(scene, visual="a red rowing boat under a bridge at dawn", variant=2)
+    prompt = scene_prompt(script, asked, "watercolor", REQ.characters)
+    assert "Picture: a red rowing boat under a bridge at dawn." in prompt
+    assert "Take 3" in prompt and "Picture:" not in plain and "Take" not in plain
 
 
 def test_generated_b64_image_is_exact_jpeg(

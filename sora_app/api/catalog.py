@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, send_file
 
-from .. import voice_service
+from ..content import voices
 from ..jobs.spec import DURATION_MINUTES, IMAGE_MODES
 from ..pipeline.images import ASPECTS, IMAGE_STYLES
 from ..pipeline.music import MOOD_NAMES, STORY_MOODS, VOLUME_DB
@@ -19,14 +19,14 @@ bp = Blueprint("catalog", __name__, url_prefix="/api")
 
 @bp.get("/voices")
 def list_voices_view():
-    voices = voice_service.catalogue(current_app)
+    voices = voices.catalogue(current_app)
     return {"voices": [voice_to_dict(v) for v in voices], "default": DEFAULT_VOICE_ID}
 
 
 @bp.get("/voices/<voice_id>/preview")
 def get_voice_preview(voice_id: str):
     """A short sample in the voice (MP3), kept after the first request; ETag and 304 apply."""
-    path = voice_service.preview(current_app, voice_id)
+    path = voices.preview(current_app, voice_id)
     return send_file(path, mimetype=MIMETYPE, conditional=True, max_age=MEDIA_MAX_AGE)
 
 
@@ -39,7 +39,7 @@ def list_options():
         "hook_intensity": list(HOOK_INTENSITIES),
         "pacing": list(PACINGS),
         "aspect_ratio": list(ASPECTS),
-        "voice_id": [v.id for v in voice_service.catalogue(current_app)],
+        "voice_id": [v.id for v in voices.catalogue(current_app)],
         "duration_minutes": {"min": DURATION_MINUTES[0], "max": DURATION_MINUTES[1]},
         "num_scenes": {"min": 1, "max": 50},
         "music_mood": list(MOOD_NAMES),

@@ -13,14 +13,14 @@ from pathlib import Path
 
 from flask import Flask
 
-from .errors import APIError
-from .jobs import remote, upstreams
-from .pipeline.speech import Speaker, engine_identity, speaker_for
-from .pipeline.types import StageError
-from .pipeline.voice_catalog import all_voices, find_voice
-from .pipeline.voice_preview import voice_preview
-from .pipeline.voices import Voice
-from .storage import voice_previews_dir, voices_dir
+from ..errors import APIError
+from ..jobs import remote, upstreams
+from ..pipeline.speech import Speaker, engine_identity, speaker_for
+from ..pipeline.types import StageError
+from ..pipeline.voice_catalog import all_voices, find_voice
+from ..pipeline.voice_preview import voice_preview
+from ..pipeline.voices import Voice
+from ..storage import voice_previews_dir, voices_dir
 
 log = logging.getLogger(__name__)
 

@@ -19,8 +19,8 @@ bp = Blueprint("catalog", __name__, url_prefix="/api")
 
 @bp.get("/voices")
 def list_voices_view():
-    voices = voices.catalogue(current_app)
-    return {"voices": [voice_to_dict(v) for v in voices], "default": DEFAULT_VOICE_ID}
+    found = voices.catalogue(current_app)
+    return {"voices": [voice_to_dict(v) for v in found], "default": DEFAULT_VOICE_ID}
 
 
 @bp.get("/voices/<voice_id>/preview")

@@ -7,8 +7,8 @@ from flask import Blueprint, request, send_file
 from ..auth import current_owner
 from ..content import media, stock
 from ..errors import APIError
-from .uploads import allow_upload_size
-from .validation import int_arg, json_body
+from .uploads import uploaded_file
+from .validation import int_arg, json_body, page_args
 
 bp = Blueprint("media_library", __name__, url_prefix="/api/media")
 
@@ -16,32 +16,20 @@ bp = Blueprint("media_library", __name__, url_prefix="/api/media")
 @bp.post("")
 def upload_media():
     """multipart/form-data with the file in `file`: a picture or a sound, told by its bytes."""
-    allow_upload_size()
-    file = request.files.get("file")
-    if file is None or not file.filename:
-        raise APIError(
-            400, "VALIDATION_ERROR", "Send the file as multipart form field 'file'.", field="file"
-        )
+    file = uploaded_file("the picture or sound")
     return media.add(file, current_owner(), file.filename).to_dict(), 201
 
 
 @bp.get("")
 def list_media():
-    page = int_arg("page", 1, 1, 100_000)
-    limit = int_arg("limit", 20, 1, 100)
+    page = page_args()
     kind = request.args.get("kind", "").strip().lower() or None
     if kind is not None and kind not in media.KINDS:
         raise APIError(
             400, "VALIDATION_ERROR", f"kind must be one of: {', '.join(media.KINDS)}", field="kind"
         )
-    found, total = media.list_for_owner(current_owner(), kind, (page - 1) * limit, limit)
-    return {
-        "media": [row.to_dict() for row in found],
-        "total": total,
-        "page": page,
-        "limit": limit,
-        "has_more": page * limit < total,
-    }
+    found, total = media.list_for_owner(current_owner(), kind, page.offset, page.limit)
+    return {"media": [row.to_dict() for row in found], **page.body(total)}
 
 
 @bp.get("/stock")

@@ -14,7 +14,7 @@ from ..errors import APIError
 from ..extensions import limiter
 from ..ratelimits import accepted, caller, limit_from
 from .script_stream import stream_script, wants_stream
-from .validation import int_arg, json_body, parse, validation_error
+from .validation import int_arg, json_body, page_args, parse, validation_error
 
 bp = Blueprint("scripts", __name__, url_prefix="/api/scripts")
 
@@ -32,15 +32,9 @@ def create_script():
 
 @bp.get("")
 def list_scripts():
-    page = int_arg("page", 1, 1, 100_000)
-    limit = int_arg("limit", 20, 1, 100)
-    found, total = scripts.list_for_owner(current_owner(), (page - 1) * limit, limit)
-    return {
-        "scripts": [script.summary() for script in found],
-        "page": page,
-        "limit": limit,
-        "total": total,
-    }
+    page = page_args()
+    found, total = scripts.list_for_owner(current_owner(), page.offset, page.limit)
+    return {"scripts": [script.summary() for script in found], **page.body(total)}
 
 
 @bp.get("/<script_id>")

@@ -23,7 +23,7 @@ from ..models import TASK_STATUS, VIDEO_ID_PREFIX, Job, JobStatus
 from ..ratelimits import accepted, caller, limit_from
 from .common import task_view
 from .uploads import allow_upload_size
-from .validation import int_arg, json_body, parse
+from .validation import json_body, page_args, parse
 
 bp = Blueprint("tasks", __name__, url_prefix="/api/video")
 
@@ -124,8 +124,8 @@ def get_task(video_id: str):
 
 @bp.get("/tasks")
 def list_tasks():
-    page = int_arg("page", 1, 1, 100_000)
-    limit = int_arg("limit", 20, 1, 100)
+    paging = page_args()
+    page, limit = paging.number, paging.limit
     wanted = [s.strip().upper() for s in request.args.get("status", "").split(",") if s.strip()]
     unknown = [s for s in wanted if s not in STATUS_FILTER]
     if unknown:

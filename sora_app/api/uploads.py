@@ -6,6 +6,7 @@ The older, picture-only door to the media library (/api/media), kept for existin
 from __future__ import annotations
 
 from flask import Blueprint, current_app, request
+from werkzeug.datastructures import FileStorage
 
 from ..auth import current_owner
 from ..content import media
@@ -20,14 +21,20 @@ def allow_upload_size() -> None:
     request.max_content_length = int(current_app.config["MAX_UPLOAD_BYTES"])
 
 
-@bp.post("/uploads")
-def create_upload():
+def uploaded_file(what: str) -> FileStorage:
+    """The multipart field `file` (uploads may be larger than JSON bodies), or 400."""
     allow_upload_size()
     file = request.files.get("file")
     if file is None or not file.filename:
         raise APIError(
-            400, "VALIDATION_ERROR", "Send the image as multipart form field 'file'.", field="file"
+            400, "VALIDATION_ERROR", f"Send {what} as multipart form field 'file'.", field="file"
         )
+    return file
+
+
+@bp.post("/uploads")
+def create_upload():
+    file = uploaded_file("the image")
     stored = uploads.save_image(file, current_owner())
     media.record_image(stored, current_owner(), file.filename)
     return stored, 201

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from flask import request
@@ -83,3 +84,24 @@ def int_arg(name: str, default: int, low: int, high: int) -> int:
             400, "VALIDATION_ERROR", f"{name} must be a whole number {low}-{high}.", field=name
         )
     return int(raw)
+
+
+@dataclass(frozen=True)
+class Page:
+    """?page=&limit= of a list route (1-based page, 1-100 items, 20 by default)."""
+
+    number: int
+    limit: int
+
+    @property
+    def offset(self) -> int:
+        return (self.number - 1) * self.limit
+
+    def body(self, total: int) -> dict[str, Any]:
+        """The paging fields every list answer carries (the task API words its own)."""
+        return {"total": total, "page": self.number, "limit": self.limit,
+                "has_more": self.number * self.limit < total}  # fmt: skip
+
+
+def page_args() -> Page:
+    return Page(int_arg("page", 1, 1, 100_000), int_arg("limit", 20, 1, 100))

@@ -15,7 +15,7 @@ from ..errors import APIError
 from ..jobs import scenes, service
 from ..models import VIDEO_ID_PREFIX, Job, JobStatus, iso_utc
 from ..storage import storage_for
-from .validation import int_arg
+from .validation import page_args
 
 bp = Blueprint("videos", __name__, url_prefix="/api/videos")
 
@@ -80,22 +80,15 @@ def video_view(job: Job) -> dict[str, Any]:
 
 @bp.get("")
 def list_videos():
-    page = int_arg("page", 1, 1, 100_000)
-    limit = int_arg("limit", 20, 1, 100)
+    page = page_args()
     wanted = request.args.get("status", "all").strip().lower() or "all"
     if wanted not in STATUS_FILTER:
         allowed = ", ".join(STATUS_FILTER)
         raise APIError(400, "VALIDATION_ERROR", f"status must be one of: {allowed}", field="status")
     jobs, total = service.list_for_owner(
-        current_owner(), STATUS_FILTER[wanted], (page - 1) * limit, limit
+        current_owner(), STATUS_FILTER[wanted], page.offset, page.limit
     )
-    return {
-        "videos": [video_view(job) for job in jobs],
-        "total": total,
-        "page": page,
-        "limit": limit,
-        "has_more": page * limit < total,
-    }
+    return {"videos": [video_view(job) for job in jobs], **page.body(total)}
 
 
 @bp.get("/<video_id>")

@@ -234,8 +234,11 @@ def view(script: Script, body: ScriptBody, version: int | None = None) -> dict[s
 def _minutes(body: ScriptBody) -> float:
     """About how long the script takes to say: what the job's ETA expects (the length itself
     is the narration's), and room for every scene (a job allows a scene per 2 s)."""
-    words = sum(len(scene.narration.split()) for scene in body.scenes)
-    wanted = max(words / SPOKEN_WORDS_PER_MINUTE, len(body.scenes) * MIN_SECONDS_PER_SCENE / 60)
+    spoken = sum(
+        max(len(scene.narration.split()) / SPOKEN_WORDS_PER_MINUTE * 60, scene.duration or 0)
+        for scene in body.scenes
+    )  # seconds, a scene's own duration counting when it holds the picture longer
+    wanted = max(spoken / 60, len(body.scenes) * MIN_SECONDS_PER_SCENE / 60)
     return round(min(DURATION_MINUTES[1], max(DURATION_MINUTES[0], wanted)), 2)
 
 

@@ -38,6 +38,8 @@ class SceneBody(_Strict):
     """What the picture should show (the image model's prompt; motifs for the painter)."""
     image_variant: int = Field(default=0, ge=0, le=1_000_000)
     """Bump to get another take of this scene's picture ("regenerate"), others untouched."""
+    duration: float | None = Field(default=None, ge=1.0, le=120.0)
+    """Seconds on screen at least (a pause after the words); unset: as long as they take."""
 
 
 class ScriptBody(_Strict):
@@ -51,7 +53,7 @@ class ScriptBody(_Strict):
         scenes = [
             Scene(index=i, narration=s.narration, caption=s.caption, keywords=list(s.keywords),
                   characters=list(s.characters), mood=s.mood, visual=s.visual,
-                  variant=s.image_variant)
+                  variant=s.image_variant, seconds=s.duration)
             for i, s in enumerate(self.scenes)
         ]  # fmt: skip
         return PipelineScript(title=self.title, story_type=self.story_type, scenes=scenes)
@@ -61,7 +63,7 @@ class ScriptBody(_Strict):
         scenes = [
             SceneBody(narration=s.narration, caption=s.caption[:80], keywords=s.keywords[:12],
                       mood=s.mood[:20] or "neutral", characters=s.characters[:10],
-                      visual=s.visual[:1000])
+                      visual=s.visual[:1000], duration=s.seconds)
             for s in script.scenes
         ]  # fmt: skip
         return cls(title=script.title[:200], story_type=script.story_type, scenes=scenes)

@@ -12,7 +12,7 @@ import logging
 import math
 import time
 import wave
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -175,14 +175,19 @@ def _assemble(
     scene_order: list[int],
     target: float | None,
     frame_rate: int | None = None,
+    minimums: Mapping[int, float] | None = None,
 ) -> tuple[_Timeline, fit.Fit]:
     """Fit the sentences to the target, then lay them out with their pauses and cues.
+
+    Without a target, a scene in `minimums` lasts at least that many seconds (silence after
+    its words), so a creator can hold a picture longer than its narration.
 
     With `frame_rate`, every scene starts on a frame of that rate (the pause before it moves
     by less than a frame), and the closing pause gives back what that moved, so a fitted
     length stays exact.
     """
     planned = fit.plan([len(s.audio) / rate for s in spoken], [s.scene for s in spoken], target)
+    minimums = minimums or {}
     kept = [spoken[i] for i in planned.keep]
     audios = fit.stretch([s.audio for s in kept], rate, planned.tempo)
     gaps = _gap_samples(planned, audios, [s.scene for s in kept], rate, target)
@@ -200,6 +205,9 @@ def _assemble(
             starts = word_timing.shifted(kept[k].starts, 0.0, planned.tempo, length)
             timeline.add_sentence(kept[k].text, audios[k], scene, starts)
             timeline.add_silence(gaps[k])
+        short = round(minimums.get(scene, 0) * rate) - timeline.samples + timeline.scene_starts[-1]
+        if target is None and short > 0:  # a scene asked to stay on screen longer
+            timeline.add_silence(short)
     if moved and target is not None and planned.met:
         closing = timeline.pieces[-1]
         keep = max(0, len(closing) - moved)
@@ -269,7 +277,8 @@ def narrate(
     began = time.perf_counter()
     spoken, rate = _speak_all(plan, speak, progress, should_cancel)
     order = [i for i, _ in plan]
-    timeline, planned = _assemble(spoken, rate, order, target_seconds, frame_rate)
+    minimums = {scene.index: scene.seconds for scene in script.scenes if scene.seconds}
+    timeline, planned = _assemble(spoken, rate, order, target_seconds, frame_rate, minimums)
     out_dir.mkdir(parents=True, exist_ok=True)
     audio_path = out_dir / AUDIO_NAME
     samples = _normalise(np.concatenate(timeline.pieces), timeline.rate)

@@ -71,6 +71,8 @@ class Scene:
     """What the picture should show, in a creator's words (image prompts; painter motifs)."""
     variant: int = 0
     """Another take of the same picture: a creator's "regenerate this image" bumps it."""
+    seconds: float | None = None
+    """At least this long on screen (a pause after its words); None: as long as they take."""
 
 
 @dataclass

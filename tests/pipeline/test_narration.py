@@ -349,3 +349,25 @@ def test_narration_is_loudness_normalised_for_quiet_and_loud_voices(
     assert lufs == pytest.approx(loudness.TARGET_LUFS, abs=2.0)
     assert peak < 0.0
     assert np.abs(samples.astype(np.int32)).max() < 32767
+
+
+def test_a_scene_with_a_duration_holds_its_picture_that_long(tmp_path) -> None:
+    """A creator's scene duration pads the pause after its words (never cuts them), on
+    whole frames, and leaves the other scenes as long as they were."""
+    script = _script()
+    plain = narrate(script, "espeak_male", tmp_path / "a", lambda f, m: None, frame_rate=30)
+    spans = [b - a for a, b in plain.scene_spans]
+    held = Script(title=script.title, story_type=script.story_type, scenes=[
+        Scene(**{**s.__dict__, "seconds": spans[1] + 3.0}) if s.index == 1 else s
+        for s in script.scenes])  # fmt: skip
+    longer = narrate(held, "espeak_male", tmp_path / "b", lambda f, m: None, frame_rate=30)
+    got = [b - a for a, b in longer.scene_spans]
+    assert got[1] == pytest.approx(spans[1] + 3.0, abs=1 / 30)
+    frame = 1 / 30 + 1e-6  # espeak's output may vary by a few samples between calls
+    assert got[0] == pytest.approx(spans[0], abs=frame)
+    assert got[2:] == pytest.approx(spans[2:], abs=frame)
+    assert all(round(a * 30, 3) == round(a * 30) for a, _ in longer.scene_spans)
+    short = Script(title=script.title, story_type=script.story_type, scenes=[
+        Scene(**{**s.__dict__, "seconds": 0.2}) for s in script.scenes])  # fmt: skip
+    same = narrate(short, "espeak_male", tmp_path / "c", lambda f, m: None, frame_rate=30)
+    assert same.duration == pytest.approx(plain.duration, abs=frame), "shorter: no cut"

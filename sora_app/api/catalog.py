@@ -8,7 +8,7 @@ from ..content import voices
 from ..jobs.spec import DURATION_MINUTES, IMAGE_MODES
 from ..pipeline.images import ASPECTS, IMAGE_STYLES
 from ..pipeline.music import MOOD_NAMES, STORY_MOODS, VOLUME_DB
-from ..pipeline.script import HOOK_INTENSITIES, PACINGS, STORY_TYPES
+from ..pipeline.script import HOOK_INTENSITIES, PACINGS, PLATFORMS, STORY_TYPES
 from ..pipeline.subtitles import word_captions_default
 from ..pipeline.voice_preview import MIMETYPE
 from ..pipeline.voices import DEFAULT_VOICE_ID, voice_to_dict
@@ -38,6 +38,7 @@ def list_options():
         "image_mode": list(IMAGE_MODES),
         "hook_intensity": list(HOOK_INTENSITIES),
         "pacing": list(PACINGS),
+        "platform": list(PLATFORMS),
         "aspect_ratio": list(ASPECTS),
         "voice_id": [v.id for v in voices.catalogue(current_app)],
         "duration_minutes": {"min": DURATION_MINUTES[0], "max": DURATION_MINUTES[1]},

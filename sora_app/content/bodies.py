@@ -10,7 +10,7 @@ from ..jobs.fields import one_of
 from ..jobs.script_body import MAX_SCENES, SceneBody, ScriptBody
 from ..jobs.spec import DURATION_MINUTES, SCRIPT_SOURCES, CharacterSpec
 from ..pipeline.cue_text import split_sentences
-from ..pipeline.script import HOOK_INTENSITIES, PACINGS, STORY_TYPES
+from ..pipeline.script import HOOK_INTENSITIES, PACINGS, PLATFORMS, SHORT_FORM, STORY_TYPES
 
 SCENE_WORDS = 45
 """Own text split into scenes of about this many words (whole sentences, ~15 s spoken)."""
@@ -35,6 +35,18 @@ class ScriptCreate(BaseModel):
     characters: list[CharacterSpec] = Field(default_factory=list, max_length=10)
     script_source: Annotated[str, one_of(SCRIPT_SOURCES)] = "auto"
     """auto: the configured script model (SORA_LLM_BASE_URL), else the offline writer."""
+    platform: Annotated[str, one_of(PLATFORMS)] | None = None
+    """Where it will be watched: tiktok, reels and shorts default to a high hook and a fast
+    read (unless hook_intensity or pacing is sent); the script model is told too."""
+    language: str = Field(default="en", pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+    """The narration's language (BCP 47); other than English needs the script model."""
+
+    def story_style(self) -> tuple[str, str]:
+        """(hook_intensity, pacing): as sent, else as the platform suits."""
+        short = self.platform in SHORT_FORM
+        hook = "high" if short and "hook_intensity" not in self.model_fields_set else None
+        pacing = "fast" if short and "pacing" not in self.model_fields_set else None
+        return hook or self.hook_intensity, pacing or self.pacing
 
     @model_validator(mode="after")
     def _one_source(self) -> ScriptCreate:

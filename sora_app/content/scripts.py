@@ -98,17 +98,20 @@ def _check_media(body: ScriptBody, owner_id: str) -> None:
 def _written(request: ScriptCreate, on_scene: SceneFn | None) -> ScriptBody:
     """The script model's script for the topic (or the offline writer's), sized for the
     duration; `on_scene` hears each scene as it is written."""
+    hook, pacing = request.story_style()
     story = StoryRequest(
         topic=request.topic or "",
         story_type=request.story_type,
-        hook_intensity=request.hook_intensity,
-        pacing=request.pacing,
+        hook_intensity=hook,
+        pacing=pacing,
+        platform=request.platform or "",
+        language=request.language,
         duration_minutes=request.duration,
         num_scenes=request.num_scenes,
         characters=tuple(Character(c.name, c.description) for c in request.characters),
         seed=request.seed or 0,
     )
-    client = _script_model(request.script_source)
+    client = _script_model(request)
     if client is None:
         script = write_script(story)
         for scene in script.scenes:
@@ -132,18 +135,24 @@ def _written(request: ScriptCreate, on_scene: SceneFn | None) -> ScriptBody:
 def check_writer(request: ScriptCreate) -> None:
     """Refuse (400) what the writer could only fail at, before a stream has begun."""
     if request.topic:
-        _script_model(request.script_source)
+        _script_model(request)
 
 
-def _script_model(source: str) -> UpstreamClient | None:
-    """The configured script model unless the caller asked for the offline writer."""
-    if source == "offline":
-        return None
-    client = upstreams.client(current_app._get_current_object(), "llm")
+def _script_model(request: ScriptCreate) -> UpstreamClient | None:
+    """The configured script model unless the caller asked for the offline writer (400 when
+    the request needs a model the server lacks)."""
+    source = request.script_source
+    client = (
+        None if source == "offline" else upstreams.client(current_app._get_current_object(), "llm")
+    )
     if client is None and source == "remote":
         raise APIError(400, "UPSTREAM_NOT_CONFIGURED",
                        "script_source remote needs a script model: the server has no "
                        "SORA_LLM_BASE_URL.", field="script_source")  # fmt: skip
+    if client is None and request.language.split("-")[0] != "en":
+        raise APIError(400, "LANGUAGE_NEEDS_SCRIPT_MODEL",
+                       f"The offline writer writes English; language {request.language!r} needs "
+                       "the script model (SORA_LLM_BASE_URL).", field="language")  # fmt: skip
     return client
 
 

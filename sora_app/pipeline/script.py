@@ -28,6 +28,9 @@ STORY_TYPES: tuple[str, ...] = (
 )  # fmt: skip
 HOOK_INTENSITIES: tuple[str, ...] = ("low", "medium", "high", "extreme")
 PACINGS: tuple[str, ...] = ("slow", "moderate", "dynamic", "fast")
+PLATFORMS: tuple[str, ...] = ("tiktok", "reels", "shorts", "youtube")
+SHORT_FORM: frozenset[str] = frozenset({"tiktok", "reels", "shorts"})
+"""Vertical feeds a viewer scrolls past: a stronger hook and a faster read by default."""
 OVERSHOOT_WEIGHT = 2.0
 """Running long costs twice running short: narration can stretch pauses much further than it
 can shorten them, so a script that errs short is the one that can still be fitted."""

@@ -51,6 +51,10 @@ class StoryRequest:
     seed: int = 0
     words_per_minute: float | None = None
     """The narrating voice's measured speech rate (pauses excluded); None: writer default."""
+    platform: str = ""
+    """Where the video will be watched (tiktok, reels, shorts, youtube); "": anywhere."""
+    language: str = "en"
+    """The narration's language (BCP 47, e.g. "de", "pt-BR"); the offline writer: English."""
 
 
 @dataclass

@@ -114,6 +114,7 @@ def script_prompt(req: StoryRequest) -> str:
         f"Hook: scene 1's narration must open with {HOOK_BRIEFS.get(req.hook_intensity, 'a hook')};"
         ' repeat that exact sentence as "hook".',
         f"Pacing: {PACING_BRIEFS.get(req.pacing, req.pacing)}.",
+        *_audience_lines(req),
         *_character_lines(req.characters),
         "Reply with only a JSON object of this shape:",
         _SHAPE,
@@ -123,6 +124,27 @@ def script_prompt(req: StoryRequest) -> str:
         "such as calm, tension, dread, hope or triumph.",
     ]
     return "\n".join(lines)
+
+
+PLATFORM_BRIEFS: dict[str, str] = {
+    "tiktok": "TikTok (vertical, watched with the sound on; hook in the first two seconds)",
+    "reels": "Instagram Reels (vertical; a visual hook and a loopable ending)",
+    "shorts": "YouTube Shorts (vertical; a clear payoff before the end)",
+    "youtube": "YouTube (landscape; room for context and a closing line)",
+}
+
+
+def _audience_lines(req: StoryRequest) -> list[str]:
+    """Where it will be watched and in which language it is spoken, when not the defaults."""
+    lines = []
+    if req.platform in PLATFORM_BRIEFS:
+        lines.append(f"Platform: {PLATFORM_BRIEFS[req.platform]}.")
+    if req.language and req.language != "en":
+        lines.append(
+            f"Language: write the title, narration and captions in the language tagged "
+            f"{req.language!r}; keep the JSON keys and the keywords in English."
+        )
+    return lines
 
 
 def _character_lines(characters: tuple[Character, ...]) -> list[str]:

@@ -155,3 +155,31 @@ def test_a_long_script_renders_with_every_scene(client):
     assert answer.status_code == 202, answer.get_json()
     job = client.get(f"/api/progress/{answer.get_json()['job_id']}").get_json()
     assert job["status"] == "generating"
+
+
+def test_a_short_form_platform_writes_a_stronger_hook_and_a_faster_read(client):
+    def scenes(**extra) -> list[str]:
+        body = {"topic": "The Vanishing Lighthouse", "seed": 3, "num_scenes": 3, **extra}
+        answer = client.post("/api/scripts", json=body)
+        assert answer.status_code == 201, answer.get_json()
+        return [s["narration"] for s in answer.get_json()["scenes"]]
+
+    assert scenes(platform="tiktok") == scenes(hook_intensity="high", pacing="fast")
+    assert scenes(platform="tiktok") != scenes()
+    assert scenes(platform="youtube") == scenes()
+    assert scenes(platform="reels", hook_intensity="low") == scenes(
+        hook_intensity="low", pacing="fast")  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ({"topic": "Der Leuchtturm", "language": "de"}, "LANGUAGE_NEEDS_SCRIPT_MODEL"),
+        ({"topic": "x", "language": "German"}, "VALIDATION_ERROR"),
+        ({"topic": "x", "platform": "myspace"}, "VALIDATION_ERROR"),
+    ],
+)
+def test_languages_beyond_english_need_the_script_model(client, body, code):
+    answer = client.post("/api/scripts", json=body)
+    assert answer.status_code == 400 and answer.get_json()["error"] == code, answer.get_json()
+    assert answer.get_json()["field"] in ("language", "platform")

@@ -21,6 +21,7 @@ from sora_app.providers.remote_images import generate_scene_image, scene_prompt
 from sora_app.providers.remote_script import (
     ScriptReplyError,
     parse_script_reply,
+    script_prompt,
     write_script_remote,
 )
 from sora_app.providers.remote_tts import decode_audio, synthesize_remote
@@ -166,6 +167,13 @@ def test_a_creators_visual_and_take_reach_the_image_prompt() -> None:
     prompt = scene_prompt(script, asked, "watercolor", REQ.characters)
     assert "Picture: a red rowing boat under a bridge at dawn." in prompt
     assert "Take 3" in prompt and "Picture:" not in plain and "Take" not in plain
+
+
+def test_the_script_prompt_names_platform_and_language_only_when_asked() -> None:
+    plain = script_prompt(REQ)
+    asked = script_prompt(replace(REQ, platform="tiktok", language="pt-BR"))
+    assert "Platform:" not in plain and "Language:" not in plain
+    assert "Platform: TikTok" in asked and "'pt-BR'" in asked
 
 
 def test_generated_b64_image_is_exact_jpeg(

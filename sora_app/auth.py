@@ -22,7 +22,14 @@ from .models import LOCAL_USER_ID, User
 
 PUBLIC_PREFIXES = ("/api/auth/", "/api/docs")
 MEDIA_TOKEN_ENDPOINTS = frozenset(
-    {"media.get_video", "catalog.get_voice_preview", "events.job_events", "events.all_events"}
+    {
+        "media.get_video",
+        "catalog.get_voice_preview",
+        "events.job_events",
+        "events.all_events",
+        "media_library.get_media_content",
+        "media_library.preview_stock",
+    }
 )
 """Views a browser opens without headers (<video src>, <audio src>, EventSource): ?token=…."""
 _DUMMY_HASH = generate_password_hash("not-a-real-password")

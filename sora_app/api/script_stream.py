@@ -22,7 +22,7 @@ from ..content.bodies import ScriptCreate
 from ..errors import APIError
 from ..pipeline.types import Scene
 from .events import event_stream_response
-from .stream_slots import stream_slots
+from .stream_slots import Slot, stream_slots
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,10 @@ def _event(kind: str, data: dict[str, Any]) -> str:
     return f"event: {kind}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
-def _write(app: Flask, parsed: ScriptCreate, owner: str, events: queue.Queue) -> None:
+def _write(app: Flask, parsed: ScriptCreate, owner: str, events: queue.Queue, slot: Slot) -> None:
+    """Write and store the script, sending events; the slot is the writer's until it is done
+    (a client that hangs up does not stop a paid model call, so it must keep counting)."""
+
     def on_scene(scene: Scene) -> None:
         events.put(_event("scene", asdict(scene)))
 
@@ -54,6 +57,7 @@ def _write(app: Flask, parsed: ScriptCreate, owner: str, events: queue.Queue) ->
                                         "message": "Writing the script failed."}))  # fmt: skip
         finally:
             events.put(None)
+            slot.release()
 
 
 def stream_script(parsed: ScriptCreate, owner: str) -> Response:
@@ -63,21 +67,18 @@ def stream_script(parsed: ScriptCreate, owner: str) -> Response:
                        headers={"Retry-After": "5"})  # fmt: skip
     events: queue.Queue[str | None] = queue.Queue()
     app = current_app._get_current_object()
-    threading.Thread(target=_write, args=(app, parsed, owner, events), daemon=True,
+    threading.Thread(target=_write, args=(app, parsed, owner, events, slot), daemon=True,
                      name="script-writer").start()  # fmt: skip
 
     def generate() -> Iterator[str]:
-        with slot:
-            while True:
-                try:
-                    item = events.get(timeout=KEEP_ALIVE_SECONDS)
-                except queue.Empty:
-                    yield ": writing\n\n"
-                    continue
-                if item is None:
-                    return
-                yield item
+        while True:
+            try:
+                item = events.get(timeout=KEEP_ALIVE_SECONDS)
+            except queue.Empty:
+                yield ": writing\n\n"
+                continue
+            if item is None:
+                return
+            yield item
 
-    response = event_stream_response(stream_with_context(generate()))
-    response.call_on_close(slot.release)
-    return response
+    return event_stream_response(stream_with_context(generate()))

@@ -20,6 +20,7 @@ bp = Blueprint("scripts", __name__, url_prefix="/api/scripts")
 
 
 @bp.post("")
+@limiter.limit(limit_from("RATE_LIMIT_SUBMIT"), key_func=caller, deduct_when=accepted)
 def create_script():
     """201 and the script; with `Accept: text/event-stream`, the script as it is written."""
     parsed = parse(ScriptCreate, json_body())  # bad input is a plain 400 before any stream

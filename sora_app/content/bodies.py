@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..jobs.fields import one_of
-from ..jobs.script_body import MAX_SCENES, SceneBody, ScriptBody
+from ..jobs.script_body import MAX_SCENES, SceneBody, ScriptBody, check_held
 from ..jobs.spec import DURATION_MINUTES, SCRIPT_SOURCES, CharacterSpec
 from ..pipeline.cue_text import split_sentences
 from ..pipeline.script import HOOK_INTENSITIES, PACINGS, PLATFORMS, SHORT_FORM, STORY_TYPES
@@ -57,6 +57,7 @@ class ScriptCreate(BaseModel):
             raise ValueError("title is required with text or scenes")
         if self.text:
             self.scenes = _split(self.text)
+        check_held(self.scenes)
         return self
 
     def own_body(self) -> ScriptBody:
@@ -83,6 +84,7 @@ class ScriptPatch(BaseModel):
     def _something(self) -> ScriptPatch:
         if self.title is None and self.story_type is None and self.scenes is None:
             raise ValueError("send at least one of title, story_type or scenes")
+        check_held(self.scenes)
         return self
 
     def apply(self, body: ScriptBody) -> ScriptBody:

@@ -9,6 +9,7 @@ from flask import current_app
 from pydantic import ValidationError
 
 from ..errors import APIError
+from ..jobs import admission
 from ..jobs.spec import JobSpec
 from .scripts import RENDER_OPTIONS, render_spec
 
@@ -64,4 +65,6 @@ def items(body: dict[str, Any], owner_id: str) -> list[tuple[str, JobSpec]]:
         except APIError as exc:
             raise APIError(exc.status, exc.code, exc.message, field=f"script_ids[{i}]") from None
         made.append((spec.topic, spec))
+    for _label, spec in made:  # what a single submit would refuse, the batch refuses now
+        admission.check(spec, owner_id)
     return made

@@ -75,16 +75,15 @@ def store_sound(staging: Path, out: Path, max_seconds: float, field: str = "file
             claimed or max_seconds, lambda _f, _s: None, lambda: False, "Storing a sound",
         )  # fmt: skip
         seconds = probe(part).duration
+        if seconds > max_seconds:
+            raise _too_long(seconds, max_seconds, field)
+        if seconds < MIN_SECONDS:
+            raise _invalid(field, f"The sound lasts {seconds:.2f} s; at least {MIN_SECONDS} s.")
+        part.replace(out)
     except StageError:
-        part.unlink(missing_ok=True)
         raise _invalid(field, "The sound is damaged or cannot be decoded.") from None
-    if seconds > max_seconds:
+    finally:
         part.unlink(missing_ok=True)
-        raise _too_long(seconds, max_seconds, field)
-    if seconds < MIN_SECONDS:
-        part.unlink(missing_ok=True)
-        raise _invalid(field, f"The sound lasts {seconds:.2f} s; at least {MIN_SECONDS} s.")
-    part.replace(out)
     return round(seconds, 3)
 
 

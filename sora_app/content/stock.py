@@ -117,8 +117,11 @@ def _painting(item: dict[str, Any]) -> Path:
     scene = Scene(index=n % 5, narration="", caption="", keywords=words)
     picture = paint_scene(scene, 5, " ".join(words), spec).picture
     part = path.with_name(f".{uuid.uuid4().hex}.part")
-    picture.save(part, "JPEG", quality=90)
-    part.replace(path)
+    try:
+        picture.save(part, "JPEG", quality=90)
+        part.replace(path)
+    finally:
+        part.unlink(missing_ok=True)
     return path
 
 
@@ -134,8 +137,11 @@ def preview(token: str) -> Path:
             height = round(img.height * PREVIEW_WIDTH / img.width)
             thumb = img.resize((PREVIEW_WIDTH, height), Image.Resampling.LANCZOS)
         part = small.with_name(f".{uuid.uuid4().hex}.part")
-        thumb.save(part, "JPEG", quality=82)
-        part.replace(small)
+        try:
+            thumb.save(part, "JPEG", quality=82)
+            part.replace(small)
+        finally:
+            part.unlink(missing_ok=True)
     return small
 
 

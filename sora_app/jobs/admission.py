@@ -9,6 +9,7 @@ from flask import current_app
 
 from .. import space
 from ..errors import APIError, storage_full
+from ..extensions import db
 from ..pipeline.voice_catalog import all_voices, find_voice
 from ..pipeline.voices import Voice
 from ..storage import voices_dir
@@ -18,6 +19,7 @@ from .uploads import check_named_media
 
 def check(spec: JobSpec, owner_id: str) -> None:
     """Every check, cheapest first."""
+    check_script_ref(spec, owner_id)
     check_named_media(spec.named_media(), owner_id)
     check_upstreams(spec)
     require_room()
@@ -70,3 +72,20 @@ def check_voice(voice_id: str) -> Voice:
             400, "VALIDATION_ERROR", f"voice_id: {message}", field="voice_id",
             details={"errors": [{"field": "voice_id", "message": message, "type": "value_error"}]},
         ) from None  # fmt: skip
+
+
+def check_script_ref(spec: JobSpec, owner_id: str) -> None:
+    """A job may say which stored script version it renders only for the caller's own
+    scripts: the library shows it, and the render pins its pieces under that script."""
+    ref = spec.script_ref
+    if ref is None:
+        return
+    from ..content.tables import Script  # content builds on jobs, not the other way round
+
+    found = db.session.get(Script, ref.id)
+    if found is None or found.owner_id != owner_id or ref.version > found.version:
+        raise APIError(
+            400, "VALIDATION_ERROR",
+            "script_ref must name a version of one of your scripts; render a script with "
+            "POST /api/scripts/<id>/render.", field="script_ref",
+        )  # fmt: skip

@@ -1,10 +1,11 @@
 """Batches: make one, feed its items to the queue a few at a time, report and cancel it.
 
-Fair share comes from the feeding, not from the queue's order: a batch never has more than
-BATCH_PARALLEL jobs queued or running, so a single video asked for meanwhile waits behind
-at most that many of each batch, with every executor (threads or Celery, whose broker is
-FIFO). Feeding runs when a batch is made and in every maintenance pass; each step is a
-conditional UPDATE, so several feeders at once cannot submit an item twice.
+Fair share comes from the feeding, not from the queue's order: a person's batches never have
+more than BATCH_PARALLEL jobs queued or running together, so a single video asked for
+meanwhile waits behind at most that many per person, with every executor (threads or
+Celery, whose broker is FIFO). Feeding runs when a batch is made and in every maintenance
+pass; each step is a conditional UPDATE, so several feeders at once cannot submit an item
+twice.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from datetime import timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, func, or_, select, update
 
 from ..errors import APIError
 from ..extensions import db
@@ -32,6 +33,8 @@ STUCK_CLAIM = timedelta(seconds=60)
 FEED_BATCHES = 50
 """Batches looked at per maintenance pass."""
 ACTIVE = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
+DELETED = "deleted"
+"""A submitted item whose video its owner deleted (or retention pruned) since."""
 
 
 class BatchNotFound(APIError):
@@ -52,7 +55,11 @@ def create(items: list[tuple[str, JobSpec]], owner_id: str) -> Batch:
                                  request_json=body))  # fmt: skip
     db.session.commit()
     log.info("batch created batch=%s items=%d", batch.id, len(items))
-    feed(batch.id)
+    try:
+        feed(batch.id)
+    except Exception:  # the batch is kept (the 202 stands); maintenance feeds it
+        db.session.rollback()
+        log.exception("batch feed failed batch=%s", batch.id)
     return batch
 
 
@@ -76,6 +83,8 @@ def _item_status(batch: Batch, item: BatchItem, job: Job | None) -> str:
         return job.status
     if item.error_code:
         return JobStatus.FAILED.value
+    if item.job_id and item.claimed_at is None:
+        return DELETED  # submitted, and its video deleted (or pruned) since
     return JobStatus.CANCELLED.value if batch.cancelled_at else "pending"
 
 
@@ -84,7 +93,8 @@ def view(batch: Batch) -> dict[str, Any]:
     db.session.rollback()  # a fresh read: jobs move on in other threads and processes
     batch = db.session.get(Batch, batch.id) or batch
     rows = [(item, job, _item_status(batch, item, job)) for item, job in _items(batch.id)]
-    count = {s: sum(1 for *_, st in rows if st == s) for s in ("completed", "failed", "cancelled")}
+    ended = ("completed", "failed", "cancelled", DELETED)
+    count = {s: sum(1 for *_, st in rows if st == s) for s in ended}
     waiting = batch.total - sum(count.values())
     if waiting:
         status = "cancelling" if batch.cancelled_at else "processing"
@@ -99,6 +109,7 @@ def view(batch: Batch) -> dict[str, Any]:
         "completed_videos": count["completed"],
         "failed_videos": count["failed"],
         "cancelled_videos": count["cancelled"],
+        "deleted_videos": count[DELETED],
         "pending_videos": waiting,
         "video_ids": [job.id for _item, job, st in rows if job is not None and st == "completed"],
         "items": [_item_view(item, job, st) for item, job, st in rows],
@@ -137,9 +148,11 @@ def feed(batch_id: str) -> int:
         return 0
     _free_stuck_claims(batch_id)
     parallel = int(current_app.config["BATCH_PARALLEL"])
-    rows = _items(batch_id)
-    active = sum(1 for item, job in rows if item.job_id and (job is None or job.status in ACTIVE))
-    waiting = [item.position for item, _job in rows if item.job_id is None and not item.error_code]
+    waiting = [
+        item.position for item, _job in _items(batch_id)
+        if item.job_id is None and not item.error_code
+    ]  # fmt: skip
+    active = _active_for_owner(batch.owner_id)
     fed = 0
     for position in waiting[: max(0, parallel - active)]:
         outcome = _submit(batch, position)
@@ -147,6 +160,19 @@ def feed(batch_id: str) -> int:
             break
         fed += outcome == "submitted"
     return fed
+
+
+def _active_for_owner(owner_id: str) -> int:
+    """The owner's batch items queued, running or being submitted, over all their batches:
+    the share is per person, so many batches at once do not take more of the queue."""
+    mine = select(Batch.id).where(Batch.owner_id == owner_id)
+    active = or_(Job.status.in_(ACTIVE), and_(Job.id.is_(None), BatchItem.claimed_at.is_not(None)))
+    query = (
+        select(func.count()).select_from(BatchItem)
+        .outerjoin(Job, Job.id == BatchItem.job_id)
+        .where(BatchItem.batch_id.in_(mine), BatchItem.job_id.is_not(None), active)
+    )  # fmt: skip
+    return int(db.session.scalar(query) or 0)
 
 
 def _free_stuck_claims(batch_id: str) -> None:
@@ -180,6 +206,12 @@ def _submit(batch: Batch, position: int) -> str:
     except APIError as exc:  # e.g. a picture it names was deleted: this item fails alone
         _unclaim(batch.id, position, exc.code, exc.message)
         return "skipped"
+    db.session.execute(
+        update(BatchItem)
+        .where(BatchItem.batch_id == batch.id, BatchItem.position == position)
+        .values(claimed_at=None)
+    )  # fmt: skip
+    db.session.commit()
     log.info("batch item submitted batch=%s position=%d job=%s", batch.id, position, job_id)
     return "submitted"
 
@@ -204,4 +236,12 @@ def feed_all() -> list[str]:
         .group_by(BatchItem.batch_id).order_by(func.min(Batch.created_at))
         .limit(FEED_BATCHES)
     )  # fmt: skip
-    return [batch_id for batch_id in db.session.scalars(waiting).all() if feed(batch_id)]
+    fed = []
+    for batch_id in db.session.scalars(waiting).all():
+        try:
+            if feed(batch_id):
+                fed.append(batch_id)
+        except Exception:  # the next pass tries again; the other batches go on
+            db.session.rollback()
+            log.exception("batch feed failed batch=%s", batch_id)
+    return fed

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..pipeline.script import STORY_TYPES
 from ..pipeline.types import Scene
@@ -13,6 +13,7 @@ from ..pipeline.types import Script as PipelineScript
 from .fields import Keyword, UploadName, one_of
 
 MAX_SCENES = 50
+MAX_HELD_SECONDS = 600.0
 
 
 class _Strict(BaseModel):
@@ -42,12 +43,26 @@ class SceneBody(_Strict):
     """Seconds on screen at least (a pause after the words); unset: as long as they take."""
 
 
+def check_held(scenes: list[SceneBody] | None) -> None:
+    """Scenes held on screen may not add up to more than the longest video (10 min)."""
+    held = sum(scene.duration or 0 for scene in scenes or [])
+    if held > MAX_HELD_SECONDS:
+        raise ValueError(
+            f"the scenes' durations add up to {held:g} s; at most {MAX_HELD_SECONDS:g} s"
+        )
+
+
 class ScriptBody(_Strict):
     """A whole script: what a version holds and what a render speaks and paints."""
 
     title: str = Field(min_length=1, max_length=200)
     story_type: Annotated[str, one_of(STORY_TYPES)] = "mystery"
     scenes: list[SceneBody] = Field(min_length=1, max_length=MAX_SCENES)
+
+    @model_validator(mode="after")
+    def _held_scenes_fit(self) -> ScriptBody:
+        check_held(self.scenes)
+        return self
 
     def to_pipeline(self) -> PipelineScript:
         scenes = [
@@ -72,5 +87,5 @@ class ScriptBody(_Strict):
 class ScriptRef(_Strict):
     """The stored script version a job renders (content.tables), for the caller's library."""
 
-    id: str = Field(min_length=1, max_length=64)
+    id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
     version: int = Field(ge=1)

@@ -100,11 +100,14 @@ def store_image(staging: Path, uploads: Path, field: str = "file") -> dict[str, 
     lossless = alpha or fmt == "PNG"  # drawings and screenshots stay sharp
     name = f"{media_id}{'.png' if lossless else '.jpg'}"
     part = uploads / f".{name}.part"
-    if lossless:
-        img.convert("RGBA" if alpha else "RGB").save(part, "PNG")
-    else:
-        img.convert("RGB").save(part, "JPEG", quality=JPEG_QUALITY, subsampling=0)
-    part.replace(uploads / name)
+    try:
+        if lossless:
+            img.convert("RGBA" if alpha else "RGB").save(part, "PNG")
+        else:
+            img.convert("RGB").save(part, "JPEG", quality=JPEG_QUALITY, subsampling=0)
+        part.replace(uploads / name)
+    finally:
+        part.unlink(missing_ok=True)
     return {
         "id": media_id,
         "path": name,

@@ -101,15 +101,16 @@ class ArtefactStore:
         self, max_age_seconds: float, max_bytes: int | None = None, now: float | None = None
     ) -> int:
         """Delete artefacts unused for `max_age_seconds`, then the least recently used ones
-        until the rest fit in `max_bytes`; pinned ones stay. The number of files removed."""
+        until the rest fit in `max_bytes`; pinned ones stay and do not count toward it. The
+        number of files removed."""
         now = time.time() if now is None else now
-        files = sorted(self._files(), key=lambda item: item[1])  # oldest use first
+        pinned = self._pinned()  # kept, and not counted: pins must not push the rest out
+        files = sorted(
+            (item for item in self._files() if item[0] not in pinned), key=lambda item: item[1]
+        )  # oldest use first
         removed = 0
         total = sum(size for _path, _used, size in files)
-        pinned = self._pinned()
         for path, used, size in files:
-            if path in pinned:
-                continue
             too_old = max_age_seconds > 0 and now - used > max_age_seconds
             too_big = max_bytes is not None and total > max_bytes
             if not (too_old or too_big):

@@ -10,6 +10,7 @@ import pytest
 
 from sora_app import create_app
 from sora_app.extensions import db
+from sora_app.jobs import batches
 from sora_app.models import Job
 from tests.api.test_auth import bearer, register
 from tests.conftest import app_config, close_app, png_bytes, wait_for_job
@@ -67,6 +68,28 @@ def test_a_batch_shares_the_queue_and_one_bad_item_fails_alone(running_app):
     assert started[single_id] < started[second["job_id"]]
     library = client.get("/api/videos?status=completed").get_json()
     assert {v["id"] for v in library["videos"]} >= set(done["video_ids"])
+
+    # A finished batch video deleted from the library is gone for good: no later feeding
+    # (maintenance runs every pass) makes it again.
+    assert client.delete(f"/api/videos/{first['job_id']}").status_code == 200
+    with running_app.app_context():
+        count = db.select(db.func.count()).select_from(Job)
+        jobs_before = db.session.scalar(count)
+        assert batches.feed_all() == [] and batches.feed(batch["batch_id"]) == 0
+        assert db.session.scalar(count) == jobs_before
+    after = client.get(f"/api/videos/bulk/{batch['batch_id']}").get_json()
+    assert (after["status"], after["deleted_videos"], after["completed_videos"]) == (
+        "completed", 1, 1)  # fmt: skip
+
+
+def test_a_persons_batches_share_one_feeding_slot(app):
+    """`app` runs no workers: what is fed stays queued, so the count is exact."""
+    client = app.test_client()
+    for topics in (["A", "B"], ["C", "D"]):
+        assert client.post("/api/videos/bulk", json={"topics": topics, **SHARED}).status_code == 202
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count()).select_from(Job)) == 1
+        assert batches.feed_all() == []
 
 
 def test_cancelling_a_batch_stops_feeding_it(running_app):

@@ -183,3 +183,26 @@ def test_languages_beyond_english_need_the_script_model(client, body, code):
     answer = client.post("/api/scripts", json=body)
     assert answer.status_code == 400 and answer.get_json()["error"] == code, answer.get_json()
     assert answer.get_json()["field"] in ("language", "platform")
+
+
+def test_a_job_may_name_only_its_owners_script_version(client):
+    """script_ref is what the library shows and what a render pins its pieces under."""
+    mine = client.post("/api/scripts", json={"title": "T", "text": "One line."}).get_json()
+    body = {"topic": "x", "duration": 0.2, "voice_id": "espeak_male"}
+    for ref in ({"id": "nosuchscript", "version": 1}, {"id": mine["id"], "version": 2},
+                {"id": "../../pins/x", "version": 1}):  # fmt: skip
+        answer = client.post("/api/generate-video", json={**body, "script_ref": ref})
+        assert answer.status_code == 400 and answer.get_json()["field"].startswith("script_ref")
+    ok = client.post(
+        "/api/generate-video", json={**body, "script_ref": {"id": mine["id"], "version": 1}}
+    )
+    assert ok.status_code == 202, ok.get_json()
+
+
+def test_held_scenes_may_not_outlast_the_longest_video(client):
+    scenes = [{"narration": f"Scene {n}.", "duration": 120} for n in range(6)]
+    answer = client.post("/api/scripts", json={"title": "Long", "scenes": scenes})
+    assert answer.status_code == 400 and "600" in answer.get_json()["message"]
+    made = client.post("/api/scripts", json={"title": "Short", "scenes": scenes[:2]})
+    patched = client.patch(f"/api/scripts/{made.get_json()['id']}", json={"scenes": scenes})
+    assert patched.status_code == 400 and "600" in patched.get_json()["message"]

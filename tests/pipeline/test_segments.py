@@ -169,3 +169,16 @@ def test_pinned_pieces_outlive_age_and_size_until_unpinned(tmp_path):
     render.unpin("script-s1")
     assert render.prune(7 * 86400, now=1_000_000) == 3
     assert not any(p.exists() for p in mine)
+
+
+def test_pins_over_the_size_limit_do_not_push_the_rest_out(tmp_path):
+    """Only unpinned pieces count toward SORA_ARTEFACT_MAX_MB."""
+    store = ArtefactStore(tmp_path)
+    pieces = []
+    for n, size in enumerate((5000, 400, 400)):
+        made = store.temp_path(KIND, ".mp4")
+        made.write_bytes(b"x" * size)
+        pieces.append(store.put(KIND, f"{n:02d}" + "c" * 62, ".mp4", made))
+    store.pin("script-big", pieces[:1])
+    assert store.prune(0, max_bytes=1000, now=1_000_000) == 0
+    assert all(p.exists() for p in pieces)

@@ -17,7 +17,7 @@ from typing import Any
 from PIL import Image
 
 from ..pipeline.images import read_sources, scene_image_path
-from ..pipeline.types import Narration, Script
+from ..pipeline.types import Narration, Script, write_json_atomic
 
 MANIFEST = "scenes.json"
 """In the work dir while the job runs; published as `<video stem>.scenes.json`."""
@@ -65,7 +65,7 @@ def prepare(work_dir: Path, script: Script, narration: Narration) -> None:
             }
         )
     body = {"title": script.title, "story_type": script.story_type, "scenes": scenes}
-    _write_json(work_dir / MANIFEST, body)
+    write_json_atomic(work_dir / MANIFEST, body)
 
 
 def _write_still(image: Path, still: Path) -> None:
@@ -89,7 +89,7 @@ def publish(work_dir: Path, videos_dir: Path, video_name: str) -> None:
         if still.exists() or not (videos_dir / name).exists():  # else: moved before a crash
             os.replace(still, videos_dir / name)
         scene["still"] = name
-    _write_json(videos_dir / manifest_name(video_name), body)
+    write_json_atomic(videos_dir / manifest_name(video_name), body)
 
 
 def read(videos_dir: Path, video_name: str) -> dict[str, Any] | None:
@@ -105,9 +105,3 @@ def published_files(videos_dir: Path, video_name: str) -> list[Path]:
     stem = Path(video_name).stem
     stills = [p for p in videos_dir.glob(f"{stem}_scene*.jpg") if STILL_NAME.match(p.name)]
     return [videos_dir / manifest_name(video_name), *stills]
-
-
-def _write_json(path: Path, body: Any) -> None:
-    part = path.with_name(f".{path.name}.part")
-    part.write_text(json.dumps(body, ensure_ascii=False))
-    os.replace(part, path)

@@ -25,6 +25,7 @@ from sora_app.pipeline.types import (
     Scene,
     Script,
     StageError,
+    write_json_atomic,
 )
 from sora_app.providers.scene_renderer import paint_scene
 
@@ -124,7 +125,7 @@ def make_images(
             else:
                 source = _render(script, scene, spec, path, cache)
             sources[str(i)] = "upload" if manual else produced_by if produce else "painter"
-            _write_sources(out_dir, sources)
+            write_json_atomic(out_dir / SOURCES_FILE, sources)
             log.info(
                 "image_written scene=%d source=%s style=%s size=%dx%d ms=%.0f",
                 i, source, spec.style, spec.width, spec.height,
@@ -146,12 +147,6 @@ def read_sources(out_dir: Path) -> dict[str, str]:
         return json.loads((out_dir / SOURCES_FILE).read_text())
     except (FileNotFoundError, ValueError):
         return {}
-
-
-def _write_sources(out_dir: Path, sources: dict[str, str]) -> None:
-    tmp = out_dir / f".{SOURCES_FILE}.tmp"
-    tmp.write_text(json.dumps(sources))
-    tmp.replace(out_dir / SOURCES_FILE)
 
 
 PAINTED = "painted"

@@ -101,7 +101,7 @@ class Script:
         )
 
     def save(self, path: Path) -> None:
-        _write_json_atomic(path, self.to_dict())
+        write_json_atomic(path, self.to_dict())
 
     @classmethod
     def load(cls, path: Path) -> Script:
@@ -190,7 +190,7 @@ class Narration:
         )
 
     def save(self, path: Path) -> None:
-        _write_json_atomic(path, self.to_dict())
+        write_json_atomic(path, self.to_dict())
 
     @classmethod
     def load(cls, path: Path) -> Narration:
@@ -230,8 +230,8 @@ class VideoInfo:
     thumbnail: Path | None = None
 
 
-def _write_json_atomic(path: Path, data: dict) -> None:
-    """Write then rename, so a crash never leaves a half-written stage result."""
+def write_json_atomic(path: Path, data: dict) -> None:
+    """Write then rename, so a crash never leaves a half-written stage result (or manifest)."""
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
     tmp.replace(path)

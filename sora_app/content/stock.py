@@ -18,11 +18,10 @@ from typing import Any
 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
-from PIL import Image
 
 from ..errors import APIError
 from ..jobs import uploads, upstreams
-from ..pipeline.images import IMAGE_STYLES
+from ..pipeline.images import IMAGE_STYLES, save_atomic, thumbnail
 from ..pipeline.types import ImageSpec, Scene, StageError
 from ..providers.http_errors import UpstreamError
 from ..providers.scene_renderer import paint_scene
@@ -115,13 +114,7 @@ def _painting(item: dict[str, Any]) -> Path:
     spec = ImageSpec(style=IMAGE_STYLES[n % len(IMAGE_STYLES)], width=width, height=height,
                      seed=n)  # fmt: skip
     scene = Scene(index=n % 5, narration="", caption="", keywords=words)
-    picture = paint_scene(scene, 5, " ".join(words), spec).picture
-    part = path.with_name(f".{uuid.uuid4().hex}.part")
-    try:
-        picture.save(part, "JPEG", quality=90)
-        part.replace(path)
-    finally:
-        part.unlink(missing_ok=True)
+    save_atomic(paint_scene(scene, 5, " ".join(words), spec).picture, path, "JPEG", quality=90)
     return path
 
 
@@ -133,15 +126,7 @@ def preview(token: str) -> Path:
     full = _painting(item)
     small = full.with_name(f"{full.stem}.preview.jpg")
     if not small.exists():
-        with Image.open(full) as img:
-            height = round(img.height * PREVIEW_WIDTH / img.width)
-            thumb = img.resize((PREVIEW_WIDTH, height), Image.Resampling.LANCZOS)
-        part = small.with_name(f".{uuid.uuid4().hex}.part")
-        try:
-            thumb.save(part, "JPEG", quality=82)
-            part.replace(small)
-        finally:
-            part.unlink(missing_ok=True)
+        save_atomic(thumbnail(full, PREVIEW_WIDTH), small, "JPEG", quality=82)
     return small
 
 

@@ -14,9 +14,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from PIL import Image
-
-from ..pipeline.images import read_sources, scene_image_path
+from ..pipeline.images import read_sources, save_atomic, scene_image_path, thumbnail
 from ..pipeline.types import Narration, Script, write_json_atomic
 
 MANIFEST = "scenes.json"
@@ -50,7 +48,8 @@ def prepare(work_dir: Path, script: Script, narration: Narration) -> None:
     scenes = []
     spans = narration.scene_spans
     for i, (scene, (start, end)) in enumerate(zip(script.scenes, spans, strict=True)):
-        _write_still(scene_image_path(work_dir, i), stills / f"{i:03d}.jpg")
+        still = thumbnail(scene_image_path(work_dir, i), STILL_WIDTH)
+        save_atomic(still, stills / f"{i:03d}.jpg", "JPEG", quality=82)
         scenes.append(
             {
                 "index": i,
@@ -66,15 +65,6 @@ def prepare(work_dir: Path, script: Script, narration: Narration) -> None:
         )
     body = {"title": script.title, "story_type": script.story_type, "scenes": scenes}
     write_json_atomic(work_dir / MANIFEST, body)
-
-
-def _write_still(image: Path, still: Path) -> None:
-    with Image.open(image) as img:
-        height = max(1, round(img.height * STILL_WIDTH / img.width))
-        small = img.convert("RGB").resize((STILL_WIDTH, height), Image.Resampling.LANCZOS)
-    part = still.with_suffix(".part")
-    small.save(part, "JPEG", quality=82)
-    os.replace(part, still)
 
 
 def publish(work_dir: Path, videos_dir: Path, video_name: str) -> None:

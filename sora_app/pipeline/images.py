@@ -10,6 +10,7 @@ import json
 import logging
 import shutil
 import time
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -184,7 +185,7 @@ def _render(
             return "cache"
     painted = paint_scene(scene, len(script.scenes), script.title, spec, genre=script.story_type)
     # The title first: the picture's existence is what marks the scene as done.
-    _save_atomic(painted.title, title_path, "PNG", compress_level=1)
+    save_atomic(painted.title, title_path, "PNG", compress_level=1)
     _save_jpeg_atomic(painted.picture, path)
     if cache is not None:
         for made, suffix in ((title_path, ".title.png"), (path, ".jpg")):
@@ -211,6 +212,13 @@ def size_problem(width: int, height: int) -> str | None:
     if width * height > MAX_PIXELS:
         return f"it may have at most {MAX_PIXELS // 1_000_000} megapixels"
     return None
+
+
+def thumbnail(path: Path, width: int) -> Image.Image:
+    """An RGB copy of the picture at `path`, `width` pixels wide (a picker's preview)."""
+    with Image.open(path) as img:
+        height = max(1, round(img.height * width / img.width))
+        return img.convert("RGB").resize((width, height), Image.Resampling.LANCZOS)
 
 
 def displayed_size(img: Image.Image) -> tuple[int, int]:
@@ -249,12 +257,13 @@ def load_manual_image(path: Path, width: int, height: int) -> Image.Image:
 
 def _save_jpeg_atomic(img: Image.Image, path: Path) -> None:
     """A scene picture as JPEG, written atomically."""
-    _save_atomic(img, path, "JPEG", quality=JPEG_QUALITY, optimize=False, subsampling=0)
+    save_atomic(img, path, "JPEG", quality=JPEG_QUALITY, optimize=False, subsampling=0)
 
 
-def _save_atomic(img: Image.Image, path: Path, fmt: str, **options: object) -> None:
-    """Write to a temp name then rename, so a crash never leaves a half-written file."""
-    tmp = path.with_name(f".{path.name}.tmp")
+def save_atomic(img: Image.Image, path: Path, fmt: str, **options: object) -> None:
+    """Write to a temp name then rename, so a crash never leaves a half-written file; the
+    temp name is the writer's own, so two writers of one file never share it."""
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     try:
         img.save(tmp, format=fmt, **options)
         tmp.replace(path)

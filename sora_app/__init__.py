@@ -133,6 +133,6 @@ def _init_storage(app: Flask) -> None:
         fcntl.flock(lock, fcntl.LOCK_EX)
         from . import models  # noqa: F401  (registers the tables)
         from .content import tables  # noqa: F401
-        from .jobs import batch_tables  # noqa: F401
+        from .jobs import batch_tables, upstream_deletes  # noqa: F401
 
         upgrade_schema()

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..pipeline.narration import Speaker
-from ..pipeline.sora import ExternalRequest, render_external, size_for_aspect
+from ..pipeline.sora import DeleteFailed, ExternalRequest, render_external, size_for_aspect
 from ..pipeline.types import CancelCheck, Scene, Script, StageError, StoryRequest, VideoInfo
 from ..pipeline.voices import Voice
 from ..providers.http import UpstreamClient, UpstreamError
@@ -141,6 +141,7 @@ def render_sora(
     *,
     resume_id: str | None,
     on_created: Callable[[str], None],
+    on_delete_failed: DeleteFailed | None = None,
 ) -> VideoInfo:
     client = client_for("video")
     if client is None:
@@ -158,5 +159,5 @@ def render_sora(
             poll_seconds=float(config["VIDEO_API_POLL_SECONDS"]),
             max_wait_seconds=float(config["VIDEO_API_MAX_WAIT_SECONDS"]),
             max_download_bytes=int(config["MAX_DOWNLOAD_BYTES"]),
-            on_created=on_created, resume_id=resume_id,
+            on_created=on_created, resume_id=resume_id, on_delete_failed=on_delete_failed,
         )  # fmt: skip

@@ -19,7 +19,7 @@ from ..models import EXTERNAL_STAGES, STAGES
 from ..pipeline.types import Cancelled, StageError
 from ..space import database_problem, is_disk_full
 from ..storage import storage_for
-from . import store, upstreams
+from . import store, upstream_deletes, upstreams
 from .backoff import Backoff
 from .progress import STAGE_RANGES, ProgressReporter
 from .spec import JobSpec
@@ -118,6 +118,9 @@ def _context(app: Flask, job, owner: str, spec: JobSpec, flags: _Flags, log_line
         config=app.config,
         external_video_id=job.external_video_id,
         on_external_id=lambda video_id: store.set_external_id(job.id, owner, video_id),
+        on_delete_failed=lambda video_id, why, error: upstream_deletes.record(
+            job.id, video_id, why, error
+        ),
         artefacts=storage.artefacts,
     )
 

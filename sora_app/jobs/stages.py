@@ -49,6 +49,8 @@ class StageContext:
     config: Mapping[str, Any]
     external_video_id: str | None = None
     on_external_id: Callable[[str], None] = lambda _id: None
+    on_delete_failed: Callable[[str, str, str], None] | None = None
+    """(video_id, reason, error): an upstream DELETE to retry later (jobs.upstream_deletes)."""
     duration: float | None = None
     """Seconds of the finished video, set by the last stage."""
     artefacts: ArtefactStore | None = None
@@ -260,6 +262,7 @@ def run_external(ctx: StageContext, progress: ProgressFn) -> None:
         ctx.spec, ctx.client_for, ctx.config, ctx.partial_video,
         manual.get(0), progress, ctx.should_cancel,
         resume_id=ctx.external_video_id, on_created=ctx.on_external_id,
+        on_delete_failed=ctx.on_delete_failed,
     )  # fmt: skip
     ctx.duration = info.duration
     ctx.log(f"External video: {info.duration:.1f} s, {info.width}x{info.height}")

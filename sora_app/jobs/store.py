@@ -311,6 +311,11 @@ def set_external_id(job_id: str, owner: str, external_video_id: str) -> None:
     )
 
 
+def touch(job_id: str) -> None:
+    """A change its views show that lives beside the row (e.g. its upstream DELETE)."""
+    _change(update(Job).where(Job.id == job_id).values(**BUMP))
+
+
 def mark_stage_done(job_id: str, owner: str, stage: str) -> None:
     _write(update(Job).where(*_owned(job_id, owner)).values(stage_done=stage))
 

@@ -35,9 +35,15 @@ POLL_HINT_BOUNDS = (0.05, 60.0)
 _CANCEL_SLICE = 0.1
 """Waits sleep in slices this long so a cancel is noticed well within 0.2 s."""
 _CANCEL_TIMEOUT = (2.0, 5.0)
+CANCEL_DEADLINE_SECONDS = 12.0
+"""How long a cancel retries the upstream DELETE before leaving it to the pending retries."""
 _THUMB_MAX_BYTES = 20_000_000
 _ACTIVE = frozenset({"queued", "in_progress"})
 _QUEUED, _RENDER_START, _RENDER_SPAN, _DOWNLOAD, _THUMB = 0.02, 0.03, 0.87, 0.92, 0.97
+
+
+DeleteFailed = Callable[[str, str, str], None]
+"""(video_id, reason, error): an upstream DELETE that failed after its retries."""
 
 
 @dataclass
@@ -82,10 +88,15 @@ def render_external(
     max_download_bytes: int,
     on_created: Callable[[str], None] | None = None,
     resume_id: str | None = None,
+    on_delete_failed: DeleteFailed | None = None,
 ) -> VideoInfo:
-    """Create (or resume) an upstream video, wait for it, and download it to out_path."""
+    """Create (or resume) an upstream video, wait for it, and download it to out_path.
+
+    A cancel or timeout deletes the upstream video; a DELETE that still fails after its
+    retries goes to `on_delete_failed(video_id, reason, error)`, to be retried later.
+    """
     _check_request(req, poll_seconds)
-    run = _Run(client, Path(out_path), progress, should_cancel, poll_seconds)
+    run = _Run(client, Path(out_path), progress, should_cancel, poll_seconds, on_delete_failed)
     try:
         if resume_id:
             video_id, video = resume_id, None
@@ -196,6 +207,7 @@ class _Run:
     progress: ProgressFn
     should_cancel: CancelCheck
     poll_seconds: float
+    on_delete_failed: DeleteFailed | None = None
     best: float = 0.0
 
     @property
@@ -327,18 +339,32 @@ class _Run:
             tmp.unlink(missing_ok=True)
 
     def cancel_upstream(self, video_id: str, reason: str) -> None:
-        """Best effort DELETE so an abandoned upstream render stops costing money."""
+        """DELETE so an abandoned upstream render stops costing money; never dropped."""
+        error = delete_video(self.client, video_id, reason)
+        if error is not None and self.on_delete_failed is not None:
+            self.on_delete_failed(video_id, reason, error)
+
+
+def delete_video(
+    client: UpstreamClient,
+    video_id: str,
+    reason: str,
+    deadline_seconds: float = CANCEL_DEADLINE_SECONDS,
+) -> str | None:
+    """DELETE an upstream video, retried like every call; None when done, else why not.
+
+    404 counts as done: the video is gone either way. Uses the plain client, not the
+    cancellable one, or the cancel that asked for it would interrupt it too.
+    """
+    try:
+        kw: dict[str, Any] = {"expected": (200, 202, 204, 404), "timeout": _CANCEL_TIMEOUT}
         path = f"videos/{video_id}"
-        try:
-            kw: dict[str, Any] = {"expected": (200, 202, 204, 404), "retry": False}
-            kw |= {"timeout": _CANCEL_TIMEOUT, "deadline_seconds": sum(_CANCEL_TIMEOUT)}
-            self.client.request("DELETE", path, **kw).close()
-            log.info("event=external_deleted video_id=%s reason=%s", video_id, reason)
-        except (UpstreamError, requests.RequestException) as exc:
-            said = getattr(exc, "message", str(exc))
-            log.warning(
-                "event=external_delete_failed video_id=%s reason=%s error=%r",
-                video_id,
-                reason,
-                said,
-            )
+        client.request("DELETE", path, deadline_seconds=deadline_seconds, **kw).close()
+    except (UpstreamError, requests.RequestException) as exc:
+        said = str(getattr(exc, "message", exc))
+        log.warning(
+            "event=external_delete_failed video_id=%s reason=%s error=%r", video_id, reason, said
+        )
+        return said[:500]
+    log.info("event=external_deleted video_id=%s reason=%s", video_id, reason)
+    return None

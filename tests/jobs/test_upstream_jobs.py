@@ -11,7 +11,10 @@ from sora_app import create_app
 from sora_app.config import Upstream
 from sora_app.devtools.fake_upstreams import FakeUpstreams
 from sora_app.extensions import db
+from sora_app.jobs import maintenance
 from sora_app.jobs.executors import start_executor
+from sora_app.jobs.upstream_deletes import GIVE_UP_SECONDS, UpstreamDelete
+from sora_app.models import Job
 from tests.conftest import FAST_JOB, app_config, post_task_with_image, wait_for_job
 
 KEY = "sk-test-secret-key-123"
@@ -243,3 +246,86 @@ def test_cancel_cuts_off_a_trickling_script_model(make_app, fake):
     done = wait_for_job(lambda url: client.get(url).get_json(), job_id, timeout=60)
     assert done["status"] == "cancelled", done
     assert fake.wait_hangup("chat", 5), "the cancel must close the trickling connection"
+
+
+def _cancel_mid_render(app, fake: FakeUpstreams) -> tuple[str, str]:
+    """Start an external job, cancel it once the upstream renders; (job id, upstream id)."""
+    client = app.test_client()
+    job_id = client.post("/api/generate-video", json={**FAST_JOB, "engine": "sora"}).get_json()[
+        "job_id"
+    ]
+    deadline = time.monotonic() + 30
+    while client.get(f"/api/progress/{job_id}").get_json()["progress"] < 5:
+        assert time.monotonic() < deadline, "the external render never started"
+        time.sleep(0.05)
+    assert client.post(f"/api/jobs/{job_id}/cancel").status_code == 202
+    done = wait_for_job(lambda url: client.get(url).get_json(), job_id, timeout=30)
+    assert done["status"] == "cancelled"
+    with app.app_context():
+        return job_id, db.session.get(Job, job_id).external_video_id
+
+
+@pytest.fixture
+def slow_fake():
+    server = FakeUpstreams(api_key=KEY, video_seconds=60.0)
+    server.start()
+    yield server
+    server.stop()
+
+
+def test_a_delete_refused_once_is_retried_at_once(make_app, slow_fake):
+    app = make_app(("video",), base_url=slow_fake.base_url)
+    slow_fake.set_fault("videos_delete", "503", 1)
+    job_id, video_id = _cancel_mid_render(app, slow_fake)
+    assert [e["status"] for e in slow_fake.requests("videos_delete")] == [503, 200]
+    assert slow_fake.videos.get(video_id) is None
+    assert "external_delete" not in app.test_client().get(f"/api/progress/{job_id}").get_json()
+
+
+def test_a_delete_the_gateway_keeps_refusing_stays_pending_until_it_goes_through(
+    make_app, slow_fake
+):
+    app = make_app(("video",), base_url=slow_fake.base_url)
+    slow_fake.set_fault("videos_delete", "503")  # every DELETE, until cleared
+    job_id, video_id = _cancel_mid_render(app, slow_fake)
+    tries = len(slow_fake.requests("videos_delete"))
+    assert tries == 3  # the client's max_attempts, not one
+    client = app.test_client()
+    pending = client.get(f"/api/progress/{job_id}").get_json()["external_delete"]
+    assert pending["status"] == "pending" and pending["video_id"] == video_id
+    assert pending["attempts"] == 1 and "503" in pending["last_error"]
+    task = client.get(f"/api/video/tasks/{job_id}").get_json()["data"]
+    assert task["externalDelete"]["status"] == "pending"
+    assert task["externalDelete"]["nextAttemptAt"] == pending["next_attempt_at"]
+    assert slow_fake.videos.get(video_id) is not None  # still rendering, at the user's cost
+
+    due = pending["next_attempt_at"]
+    assert maintenance.run(app, None, due - 1, with_prune=False).deletes_retried == 0
+    assert len(slow_fake.requests("videos_delete")) == tries  # not due yet: not tried
+    assert maintenance.run(app, None, due, with_prune=False).deletes_retried == 0
+    later = client.get(f"/api/progress/{job_id}").get_json()["external_delete"]
+    assert later["attempts"] == 2 and later["next_attempt_at"] > due
+
+    slow_fake.clear_faults()
+    assert (
+        maintenance.run(app, None, later["next_attempt_at"], with_prune=False).deletes_retried == 1
+    )
+    done = client.get(f"/api/progress/{job_id}").get_json()["external_delete"]
+    assert done == {**done, "status": "done", "attempts": 3, "next_attempt_at": None}
+    assert slow_fake.videos.get(video_id) is None
+    count = len(slow_fake.requests("videos_delete"))
+    maintenance.run(app, None, later["next_attempt_at"] + 86400, with_prune=False)
+    assert len(slow_fake.requests("videos_delete")) == count  # done is done
+
+
+def test_a_delete_refused_for_days_is_given_up_and_says_so(make_app, slow_fake):
+    app = make_app(("video",), base_url=slow_fake.base_url)
+    slow_fake.set_fault("videos_delete", "503")
+    job_id, _ = _cancel_mid_render(app, slow_fake)
+    client = app.test_client()
+    first = client.get(f"/api/progress/{job_id}").get_json()["external_delete"]
+    with app.app_context():
+        started = db.session.get(UpstreamDelete, first["video_id"]).created_at
+    maintenance.run(app, None, started + GIVE_UP_SECONDS + 1, with_prune=False)
+    gone = client.get(f"/api/progress/{job_id}").get_json()["external_delete"]
+    assert gone["status"] == "failed" and gone["next_attempt_at"] is None

@@ -106,7 +106,7 @@ def _init_extensions(app: Flask) -> None:
 
 BLUEPRINTS = (
     "generate", "tasks", "media", "health", "catalog", "uploads", "auth", "events", "scripts",
-    "videos", "media_library", "bulk",
+    "videos", "media_library", "bulk", "api_keys",
 )  # fmt: skip
 """The api package's modules, each with one blueprint `bp`."""
 
@@ -131,7 +131,7 @@ def _init_storage(app: Flask) -> None:
     lock_path = Path(app.config["INSTANCE_DIR"]) / ".init.lock"
     with lock_path.open("w") as lock, app.app_context():
         fcntl.flock(lock, fcntl.LOCK_EX)
-        from . import models  # noqa: F401  (registers the tables)
+        from . import api_keys, models  # noqa: F401  (registers the tables)
         from .content import tables  # noqa: F401
         from .jobs import batch_tables, upstream_deletes  # noqa: F401
 

@@ -15,12 +15,14 @@ from flask_jwt_extended.config import config as jwt_config
 from sqlalchemy import or_, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from . import tokens
+from . import api_keys, tokens
 from .errors import APIError, error_response
 from .extensions import db, jwt
 from .models import LOCAL_USER_ID, User
 
 PUBLIC_PREFIXES = ("/api/auth/", "/api/docs")
+GUARDED_UNDER_PUBLIC = ("/api/auth/api-keys",)
+"""Routes under a public prefix that act for a user all the same."""
 MEDIA_TOKEN_ENDPOINTS = frozenset(
     {
         "media.get_video",
@@ -81,11 +83,16 @@ def _guard() -> None:
     if (
         request.method == "OPTIONS"
         or not path.startswith("/api/")
-        or path.startswith(PUBLIC_PREFIXES)
+        or (path.startswith(PUBLIC_PREFIXES) and not path.startswith(GUARDED_UNDER_PUBLIC))
     ):
         return
     if request.endpoint in MEDIA_TOKEN_ENDPOINTS and "token" in request.args:
         g.owner_id = str(tokens.verify(request.args["token"], {tokens.MEDIA})["sub"])
+        return
+    key = bearer_value()
+    if api_keys.looks_like_key(key):
+        g.owner_id = api_keys.verify(key).user_id
+        g.via_api_key = True
         return
     optional = current_app.config["AUTH_MODE"] == "open"
     if optional and _no_token_sent():
@@ -94,6 +101,14 @@ def _guard() -> None:
     verify_jwt_in_request(optional=optional)  # header tokens: access only (tokens.init_tokens)
     identity = get_jwt_identity()
     g.owner_id = str(identity) if identity is not None else LOCAL_USER_ID
+
+
+def bearer_value() -> str | None:
+    """The credential in `Authorization: Bearer …`, if any (a JWT or an API key)."""
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return value.strip() or None
 
 
 def _no_token_sent() -> bool:

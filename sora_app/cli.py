@@ -21,6 +21,7 @@ from .schema import upgrade_schema
 
 def register_commands(app: Flask) -> None:
     app.cli.add_command(jobs_cli)
+    app.cli.add_command(api_keys_cli)
 
     @app.cli.command("init-db")
     def init_db() -> None:
@@ -98,3 +99,58 @@ def prune_jobs(days: float | None) -> None:
     pruned = maintenance.prune(app, days=days)
     pieces = maintenance.prune_artefacts(app)
     click.echo(f"pruned={len(pruned)} artefacts_pruned={pieces}")
+
+
+@click.group("api-keys", cls=AppGroup)
+def api_keys_cli() -> None:
+    """API keys for operators: `flask --app sora_app api-keys create|list|revoke`."""
+
+
+def _user_id(username: str) -> str:
+    """A user's id by username or email; `local` is open mode's local user."""
+    from sqlalchemy import or_, select
+
+    from .extensions import db
+    from .models import User
+
+    if username == LOCAL_USER_ID:
+        return LOCAL_USER_ID
+    found = db.session.scalar(
+        select(User.id).where(or_(User.username == username, User.email == username))
+    )
+    if found is None:
+        raise click.ClickException(f"No user {username!r}.")
+    return found
+
+
+@api_keys_cli.command("create")
+@click.option("--user", "username", required=True, help="Username or email (`local`: open mode).")
+@click.option("--name", required=True, help="What the key is for.")
+def create_api_key(username: str, name: str) -> None:
+    """Print a new key once; only its hash is kept."""
+    from . import api_keys
+
+    key, raw = api_keys.create(_user_id(username), name[:100])
+    click.echo(f"id={key.id} prefix={key.prefix}")
+    click.echo(raw)
+
+
+@api_keys_cli.command("list")
+@click.option("--user", "username", required=True, help="Username or email.")
+def list_api_keys(username: str) -> None:
+    from . import api_keys
+
+    for key in api_keys.list_for(_user_id(username)):
+        used = key.last_used_at.isoformat() if key.last_used_at else "never"
+        click.echo(f"{key.id}  {key.prefix}…  {key.name!r}  last used {used}")
+
+
+@api_keys_cli.command("revoke")
+@click.option("--user", "username", required=True, help="Username or email.")
+@click.argument("key_id")
+def revoke_api_key(username: str, key_id: str) -> None:
+    from . import api_keys
+
+    if not api_keys.revoke(_user_id(username), key_id):
+        raise click.ClickException(f"No live key {key_id} for {username!r}.")
+    click.echo(f"revoked {key_id}")

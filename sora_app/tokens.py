@@ -1,5 +1,7 @@
 """Tokens: one verifier for every place a token is accepted (headers, media URLs, /ws).
 
+An API key (api_keys.py) is accepted wherever an access token is, with the same claims.
+
 Every token names its kind in `type` (access, refresh or media) and its login session in `sid`.
 A media token is only good in the URL of a media route (a leaked `<video src>` must not become
 an account); logging out revokes the session, which ends every token minted from it.
@@ -16,6 +18,7 @@ from flask_jwt_extended import create_access_token, create_refresh_token, decode
 from flask_jwt_extended.exceptions import JWTExtendedException
 from jwt import ExpiredSignatureError, InvalidTokenError, PyJWTError
 
+from . import api_keys
 from .errors import APIError
 from .extensions import db, jwt
 from .models import LOCAL_USER_ID, AuthSession, utcnow
@@ -68,6 +71,8 @@ def end_session(sid: str, user_id: str) -> None:
 def session_revoked(claims: dict[str, Any]) -> bool:
     """True unless the token's session is live and belongs to the token's user."""
     sid, user_id = claims.get("sid"), str(claims.get("sub"))
+    if isinstance(sid, str) and sid.startswith(api_keys.SESSION_PREFIX):
+        return api_keys.session_revoked(sid, user_id)
     if sid == LOCAL_SESSION:
         return user_id != LOCAL_USER_ID or current_app.config["AUTH_MODE"] != "open"
     session = db.session.get(AuthSession, sid) if isinstance(sid, str) else None
@@ -76,6 +81,8 @@ def session_revoked(claims: dict[str, Any]) -> bool:
 
 def verify(raw: Any, kinds: Iterable[str]) -> dict[str, Any]:
     """Claims of a valid, unrevoked token of one of `kinds`, else APIError 401."""
+    if api_keys.looks_like_key(raw) and ACCESS in kinds:
+        return api_keys.claims_for(api_keys.verify(raw))
     if not isinstance(raw, str) or not 0 < len(raw) <= MAX_TOKEN_CHARS or not raw.isascii():
         raise APIError(401, "TOKEN_INVALID", "The token is missing or malformed.")
     try:

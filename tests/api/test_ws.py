@@ -374,3 +374,22 @@ def test_an_expiring_token_ends_the_session(ws_server, connect, tmp_path):
     socket.send("auth", {"token": token})
     socket.next("authSuccess")
     assert socket.next("error")["payload"]["code"] == "TOKEN_EXPIRED"
+
+
+def test_an_api_key_opens_a_session_that_its_revocation_ends(ws_server, connect):
+    token, user_id = register(ws_server, "kira")
+    headers = {"Authorization": f"Bearer {token}"}
+    made = requests.post(
+        f"{ws_server}/api/auth/api-keys", json={"name": "dashboard"}, headers=headers, timeout=10
+    ).json()
+    socket = connect()
+    socket.send("auth", {"token": made["key"]})
+    assert socket.next("authSuccess")["payload"]["userId"] == user_id
+    socket.send("subscribe_all")
+    gone = requests.delete(
+        f"{ws_server}/api/auth/api-keys/{made['id']}", headers=headers, timeout=10
+    )
+    assert gone.status_code == 204
+    assert socket.next("error")["payload"]["code"] == "TOKEN_REVOKED"
+    socket.send("auth", {"token": made["key"]})
+    assert socket.next("error")["payload"]["code"] == "AUTH_FAILED"

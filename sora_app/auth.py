@@ -2,7 +2,9 @@
 
 AUTH_MODE=open (a local box): a request without a token belongs to the local user, so the
 Vite app and curl work unchanged; a token, when sent, must be valid. AUTH_MODE=required:
-every /api route except auth, health and docs needs a valid access token.
+every /api route except auth, health and docs needs a valid access token or API key.
+/v1 (the OpenAI SDK's surface) is looser in open mode: the SDK always sends some key, so any
+bearer that is not one of ours is the local user, and SDK examples work as written.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from .extensions import db, jwt
 from .models import LOCAL_USER_ID, User
 
 PUBLIC_PREFIXES = ("/api/auth/", "/api/docs")
+OPENAI_PREFIX = "/v1/"
 GUARDED_UNDER_PUBLIC = ("/api/auth/api-keys",)
 """Routes under a public prefix that act for a user all the same."""
 MEDIA_TOKEN_ENDPOINTS = frozenset(
@@ -80,6 +83,9 @@ def current_owner() -> str:
 def _guard() -> None:
     """Resolve the request's owner before any /api view runs."""
     path = request.path
+    if path.startswith(OPENAI_PREFIX) and request.method != "OPTIONS":
+        g.owner_id = _openai_owner()
+        return
     if (
         request.method == "OPTIONS"
         or not path.startswith("/api/")
@@ -101,6 +107,27 @@ def _guard() -> None:
     verify_jwt_in_request(optional=optional)  # header tokens: access only (tokens.init_tokens)
     identity = get_jwt_identity()
     g.owner_id = str(identity) if identity is not None else LOCAL_USER_ID
+
+
+def _openai_owner() -> str:
+    """An API key or access token names its user (a bad key is a 401 in any mode); any
+    other bearer, or none, is the local user in open mode and a 401 in required mode."""
+    raw = bearer_value()
+    if api_keys.looks_like_key(raw):
+        g.via_api_key = True
+        return api_keys.verify(raw).user_id
+    required = current_app.config["AUTH_MODE"] == "required"
+    if raw and raw.count(".") == 2:  # shaped like a JWT
+        try:
+            return str(tokens.verify(raw, {tokens.ACCESS})["sub"])
+        except APIError:
+            if required:
+                raise
+    if required:
+        raise APIError(
+            401, "AUTH_REQUIRED", "Send an API key or access token as Authorization: Bearer …"
+        )
+    return LOCAL_USER_ID
 
 
 def bearer_value() -> str | None:

@@ -194,6 +194,8 @@ class Settings:
     RATE_LIMIT_REFRESH: str
     RATE_LIMIT_SUBMIT: str
     PROXY_COUNT: int
+    LOCAL_VIDEO_MODELS: tuple[str, ...]
+    """/v1/videos `model` names rendered by the local pipeline; others go to the gateway."""
 
     def as_flask_config(self) -> dict:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -288,6 +290,11 @@ def load_settings() -> Settings:
         RATE_LIMIT_REFRESH=_env_limit("SORA_RATE_LIMIT_REFRESH", "60 per minute"),
         RATE_LIMIT_SUBMIT=_env_limit("SORA_RATE_LIMIT_SUBMIT", "30 per minute"),
         PROXY_COUNT=_env_int("SORA_PROXY_COUNT", 0, maximum=5),
+        LOCAL_VIDEO_MODELS=tuple(
+            name.strip()
+            for name in _env("SORA_LOCAL_VIDEO_MODELS", "sora-2,sora-2-pro,local").split(",")
+            if name.strip()
+        ),
     )
     check_leases(settings.JOB_LEASE_SECONDS, settings.JOB_HEARTBEAT_SECONDS)
     check_celery(settings.as_flask_config())

@@ -16,6 +16,14 @@ log = logging.getLogger(__name__)
 
 ENVELOPE_PREFIXES = ("/api/video/tasks", "/api/video/stats")
 """Surfaces (contract 2) whose answers carry "success"."""
+OPENAI_PREFIX = "/v1/"
+"""The OpenAI-compatible surface: its errors in OpenAI's shape (see openai_error)."""
+OPENAI_TYPES = {
+    401: "authentication_error",
+    403: "permission_error",
+    429: "rate_limit_error",
+}
+"""OpenAI's `type` by status: other 4xx are invalid_request_error, 5xx server_error."""
 
 DATABASE_RETRY_AFTER_SECONDS = 30
 
@@ -57,6 +65,8 @@ def error_response(
     details: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
 ):
+    if has_request_context() and request.path.startswith(OPENAI_PREFIX):
+        return openai_error(status, code, message, field=field, headers=headers)
     body: dict[str, Any] = {"error": code, "message": message}
     if has_request_context() and request.path.startswith(ENVELOPE_PREFIXES):
         body = {"success": False, **body}  # contract 2's envelope, same error fields
@@ -65,6 +75,25 @@ def error_response(
     if details:
         body["details"] = details
     response = jsonify(body)
+    response.status_code = status
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
+    return response
+
+
+def openai_error(
+    status: int,
+    code: str,
+    message: str,
+    *,
+    field: str | None = None,
+    headers: dict[str, str] | None = None,
+):
+    """`{"error": {"message", "type", "param", "code"}}`, which the OpenAI SDKs raise as
+    their typed exceptions (BadRequestError, NotFoundError, RateLimitError, ...)."""
+    kind = OPENAI_TYPES.get(status, "server_error" if status >= 500 else "invalid_request_error")
+    error = {"message": message, "type": kind, "param": field, "code": code.lower()}
+    response = jsonify({"error": error})
     response.status_code = status
     for key, value in (headers or {}).items():
         response.headers[key] = value

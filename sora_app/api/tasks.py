@@ -18,6 +18,7 @@ from ..auth import current_owner
 from ..errors import APIError
 from ..extensions import limiter
 from ..jobs import service, uploads
+from ..jobs.prompt_spec import prompt_fields
 from ..jobs.spec import JobSpec
 from ..models import TASK_STATUS, VIDEO_ID_PREFIX, Job, JobStatus
 from ..ratelimits import accepted, caller, limit_from
@@ -28,10 +29,6 @@ from .validation import json_body, page_args, parse
 bp = Blueprint("tasks", __name__, url_prefix="/api/video")
 
 STATUS_FILTER = {name: status.value for status, name in TASK_STATUS.items()}
-SECONDS_PER_SCENE = 6
-"""A local render gives each scene about this long."""
-SPEC_MIN_SECONDS = 6
-"""JobSpec's `duration` floor (0.1 min); the exact length travels in `seconds`."""
 
 
 class TaskRequest(BaseModel):
@@ -62,14 +59,7 @@ def _task_body() -> tuple[dict[str, Any], Any]:
 
 def _local_spec(task: TaskRequest, reference: str | None) -> JobSpec:
     """Translate a task into the local pipeline's request (validated like contract 1)."""
-    topic = task.prompt if len(task.prompt) <= 200 else task.prompt[:197].rsplit(" ", 1)[0] + "..."
-    fields: dict[str, Any] = {
-        "topic": topic,
-        "duration": max(task.duration, SPEC_MIN_SECONDS) / 60,
-        "seconds": task.duration,  # the narration is fitted to exactly this length
-        "num_scenes": max(1, min(10, task.duration // SECONDS_PER_SCENE)),
-        "aspect_ratio": task.aspect_ratio,
-    }
+    fields = prompt_fields(task.prompt, task.duration, task.aspect_ratio)
     if task.voice_id:
         fields["voice_id"] = task.voice_id
     if task.style:

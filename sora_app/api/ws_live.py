@@ -18,8 +18,8 @@ from typing import Any
 from simple_websocket import Server
 
 from ..jobs import events, service
+from ..jobs.spec import dimensions_of
 from ..models import FINAL_STATUSES, LOCAL_USER_ID, VIDEO_ID_PREFIX, Job, JobStatus
-from ..pipeline.images import ASPECTS
 from .common import task_view
 from .stream_slots import Slot, stream_slots
 
@@ -89,7 +89,7 @@ def _render(job: Job) -> tuple[str, dict[str, Any]]:
     ids["version"] = service.event_version(job)
     status = job.job_status
     if status is JobStatus.COMPLETED:
-        width, height = ASPECTS.get(job.request.get("aspect_ratio", ""), ASPECTS["9:16"])
+        width, height = dimensions_of(job.request.get("size"), job.request.get("aspect_ratio"))
         result = {"videoUrl": task["videoUrl"], "duration": task["videoDuration"]}
         result["resolution"] = f"{width}x{height}"
         return "taskCompleted", {**ids, "status": "completed", "progress": 100, "result": result}

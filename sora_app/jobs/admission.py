@@ -10,6 +10,7 @@ from flask import current_app
 from .. import space
 from ..errors import APIError, storage_full
 from ..extensions import db
+from ..models import Job
 from ..pipeline.voice_catalog import all_voices, find_voice
 from ..pipeline.voices import Voice
 from ..storage import voices_dir
@@ -20,9 +21,21 @@ from .uploads import check_named_media
 def check(spec: JobSpec, owner_id: str) -> None:
     """Every check, cheapest first."""
     check_script_ref(spec, owner_id)
+    check_remix_of(spec, owner_id)
     check_named_media(spec.named_media(), owner_id)
     check_upstreams(spec)
     require_room()
+
+
+def check_remix_of(spec: JobSpec, owner_id: str) -> None:
+    """Only the caller's own upstream videos may be remixed (the id is the gateway's)."""
+    if spec.remix_of is None:
+        return
+    owned = db.session.scalar(
+        db.select(Job.id).where(Job.external_video_id == spec.remix_of, Job.owner_id == owner_id)
+    )
+    if owned is None:
+        raise APIError(404, "VIDEO_NOT_FOUND", "No such video to remix.", field="remix_of")
 
 
 def require_room() -> None:

@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 from ..models import FINAL_STATUSES, STAGE_RANGES, STAGES, Job, JobStatus
-from ..pipeline.images import ASPECTS
 from ..pipeline.voice_catalog import engine_of
 from ..storage import Storage, storage_for
 from .spec import JobSpec
@@ -71,7 +70,7 @@ class JobSize:
 
     @classmethod
     def of(cls, spec: JobSpec) -> JobSize:
-        width, height = ASPECTS[spec.aspect_ratio]
+        width, height = spec.dimensions()
         # The length asked for, as stages.target_seconds computes it (narration is fitted to it).
         seconds = float(spec.seconds) if spec.seconds else spec.duration * 60
         return cls(seconds, spec.num_scenes, width * height / 1e6)

@@ -150,8 +150,9 @@ def render_sora(
         prompt=spec.external_prompt(),
         model=spec.model or config["UPSTREAMS"]["video"].model,
         seconds=spec.external_seconds(),
-        size=size_for_aspect(spec.aspect_ratio),
+        size=spec.size or size_for_aspect(spec.aspect_ratio),
         reference_image=reference,
+        remix_of=spec.remix_of,
     )
     with upstream_errors():
         return render_external(

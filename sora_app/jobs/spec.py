@@ -21,6 +21,7 @@ from pydantic import (
 from ..pipeline.images import ASPECTS, IMAGE_STYLES
 from ..pipeline.music import MOOD_NAMES, VOLUME_DB, default_mood
 from ..pipeline.script import HOOK_INTENSITIES, PACINGS, STORY_TYPES
+from ..pipeline.sora import SIZES as VIDEO_SIZES
 from ..pipeline.types import Character, CompileOptions, ImageSpec, StoryRequest
 from ..pipeline.voice_catalog import FOLDER_VOICE_ID
 from ..pipeline.voices import DEFAULT_VOICE_ID, VOICES
@@ -89,6 +90,9 @@ class JobSpec(BaseModel):
     )
     stock_keywords: list[Keyword] = Field(default_factory=list, max_length=20)
     aspect_ratio: Annotated[str, one_of(list(ASPECTS), normalise=False)] = "9:16"
+    size: Annotated[str, one_of(VIDEO_SIZES, normalise=False)] | None = None
+    """Exact output size, one of the Videos API's (e.g. 720x1280); unset: the aspect
+    ratio's 1080p size. Local renders and external ones alike."""
     music: bool = True
     music_mood: Annotated[str, one_of(MOOD_NAMES)] | None = None
     """A generated bed; unset: the story type's (pipeline.music.STORY_MOODS)."""
@@ -108,12 +112,16 @@ class JobSpec(BaseModel):
     model: str | None = Field(default=None, min_length=1, max_length=64)
     """External renders: the upstream model (defaults to SORA_VIDEO_API_MODEL)."""
     seconds: int | None = Field(default=None, ge=1, le=600)
-    """External renders: exact length in seconds (defaults to duration x 60)."""
+    """Exact length in seconds (defaults to duration x 60); a `script` is fitted to it only
+    when it is given (else a script lasts as long as its words take)."""
     script: ScriptBody | None = None
     """Render this script as written (scenes spoken and painted as given, natural length)
     instead of writing one from the topic; POST /api/scripts/<id>/render fills it."""
     script_ref: ScriptRef | None = None
     """Which stored script version `script` is ({"id", "version"}), for the library."""
+    remix_of: str | None = Field(default=None, min_length=1, max_length=128)
+    """External renders: the upstream id of one of the caller's external videos to remix
+    (POST /v1/videos/{id}/remix of such a video); checked by jobs.admission."""
 
     def named_media(self) -> list[tuple[str, str, frozenset[str]]]:
         """Every uploaded file the job names: (field, name or media id, allowed suffixes)."""
@@ -204,8 +212,11 @@ class JobSpec(BaseModel):
         wanted = self.duration * 60
         return min(EXTERNAL_SECONDS, key=lambda s: abs(s - wanted))
 
+    def dimensions(self) -> tuple[int, int]:
+        return dimensions_of(self.size, self.aspect_ratio)
+
     def image_spec(self) -> ImageSpec:
-        width, height = ASPECTS[self.aspect_ratio]
+        width, height = self.dimensions()
         return ImageSpec(
             style=self.image_style,
             width=width,
@@ -215,7 +226,7 @@ class JobSpec(BaseModel):
         )
 
     def compile_options(self) -> CompileOptions:
-        width, height = ASPECTS[self.aspect_ratio]
+        width, height = self.dimensions()
         return CompileOptions(
             width=width,
             height=height,
@@ -227,6 +238,14 @@ class JobSpec(BaseModel):
             seed=self.seed or 0,
             word_captions=self.word_captions,
         )
+
+
+def dimensions_of(size: str | None, aspect_ratio: str | None) -> tuple[int, int]:
+    """Width and height of a video: its `size` when given, else its aspect's 1080p size."""
+    if size and size in VIDEO_SIZES:
+        width, _, height = size.partition("x")
+        return int(width), int(height)
+    return ASPECTS.get(aspect_ratio or "", ASPECTS["9:16"])
 
 
 def user_uploads_dir(uploads_root: Path, owner_id: str) -> Path:

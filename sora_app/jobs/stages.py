@@ -209,7 +209,9 @@ def run_narration(ctx: StageContext, progress: ProgressFn) -> None:
     speaker = remote.remote_speaker(ctx.client_for, ctx.config, ctx.should_cancel)
     # A creator's script lasts as long as its text takes to say: fitting it to a length would
     # retime every scene whenever one changed, and re-rendering after an edit reuses the rest.
-    target = None if ctx.spec.script is not None else target_seconds(ctx.spec)
+    # Unless exact `seconds` were asked for (a /v1 remix keeps its source's length).
+    natural = ctx.spec.script is not None and not ctx.spec.seconds
+    target = None if natural else target_seconds(ctx.spec)
     narration = narrate(
         ctx.script(), ctx.spec.voice_id, ctx.work_dir, progress, ctx.should_cancel, speaker,
         target_seconds=target, frame_rate=ctx.spec.compile_options().fps,

@@ -17,7 +17,7 @@ import logging
 import time
 from typing import Any
 
-from sqlalchemy import and_, case, func, insert, literal, select, text, update
+from sqlalchemy import and_, case, func, insert, literal, select, text, tuple_, update
 
 from ..extensions import db
 from ..models import FINAL_STATUSES, LOCAL_USER_ID, Job, JobStatus, new_job_id, utcnow
@@ -143,6 +143,26 @@ def list_jobs(
         .offset(offset).limit(limit)
     ).all()  # fmt: skip
     return list(page), int(total)
+
+
+def page_after(
+    owner_id: str, after: str | None, limit: int, newest_first: bool
+) -> list[Job] | None:
+    """Up to `limit` of the owner's jobs after the job `after` in (created_at, id) order:
+    a cursor that never skips or repeats a row while new jobs arrive (OpenAI's `after`).
+    None when `after` is not one of the owner's jobs."""
+    db.session.rollback()
+    query = select(Job).where(Job.owner_id == owner_id)
+    if after is not None:
+        anchor = db.session.execute(
+            select(Job.created_at, Job.id).where(Job.id == after, Job.owner_id == owner_id)
+        ).first()
+        if anchor is None:
+            return None
+        key, mark = tuple_(Job.created_at, Job.id), tuple_(*anchor)
+        query = query.where(key < mark if newest_first else key > mark)
+    order = (Job.created_at.desc(), Job.id.desc()) if newest_first else (Job.created_at, Job.id)
+    return list(db.session.scalars(query.order_by(*order).limit(limit)))
 
 
 def counts_by_status(owner_id: str) -> dict[str, int]:

@@ -56,6 +56,8 @@ class ExternalRequest:
     size: str = "720x1280"
     reference_image: Path | None = None
     """Becomes the first frame; cover-fitted to `size` before upload."""
+    remix_of: str | None = None
+    """An upstream video to remix (POST videos/{id}/remix with the prompt) instead."""
 
 
 def size_for_aspect(aspect: str) -> str:
@@ -151,7 +153,10 @@ def _create(client: UpstreamClient, req: ExternalRequest) -> dict:
     """JSON create, or multipart with `input_reference` when a reference image is given."""
     fields = {"prompt": req.prompt, "model": req.model, "seconds": str(req.seconds)}
     fields["size"] = req.size
-    if req.reference_image is None:
+    if req.remix_of is not None:
+        remix = f"videos/{req.remix_of}/remix"
+        video = client.post_json(remix, json={"prompt": req.prompt}, check=_has_id)
+    elif req.reference_image is None:
         video = client.post_json("videos", json=fields, check=_has_id)
     else:
         image = _reference_jpeg(Path(req.reference_image), req.size)

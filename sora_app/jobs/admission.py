@@ -15,6 +15,7 @@ from ..pipeline.voices import Voice
 from ..storage import voices_dir
 from .spec import JobSpec
 from .uploads import check_named_media
+from .webhook_settings import check_target
 
 
 def check(spec: JobSpec, owner_id: str) -> None:
@@ -22,6 +23,8 @@ def check(spec: JobSpec, owner_id: str) -> None:
     check_script_ref(spec, owner_id)
     check_named_media(spec.named_media(), owner_id)
     check_upstreams(spec)
+    if spec.webhook_url:
+        check_target(spec.webhook_url)  # resolves the name: after the local checks
     require_room()
 
 

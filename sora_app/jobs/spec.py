@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,
+    AliasChoices,
     BaseModel,
     ConfigDict,
     Field,
@@ -114,6 +115,12 @@ class JobSpec(BaseModel):
     instead of writing one from the topic; POST /api/scripts/<id>/render fills it."""
     script_ref: ScriptRef | None = None
     """Which stored script version `script` is ({"id", "version"}), for the library."""
+    webhook_url: str | None = Field(
+        default=None, min_length=1, max_length=2048,
+        validation_alias=AliasChoices("webhook_url", "callback_url"),
+    )  # fmt: skip
+    """Where the signed video.completed / video.failed event goes (alias callback_url);
+    unset: the owner's default (PUT /api/auth/webhook). SSRF-checked by jobs.admission."""
 
     def named_media(self) -> list[tuple[str, str, frozenset[str]]]:
         """Every uploaded file the job names: (field, name or media id, allowed suffixes)."""

@@ -114,3 +114,15 @@ def test_the_default_url_is_used_and_only_for_its_owner(hook_app, receiver):
     alices_view = client.get(f"/api/progress/{alices}", headers=alice).get_json()
     assert alices_view["webhook"]["status"] == "delivered"
     assert alices_view["webhook"]["url"] == receiver.url
+
+
+def test_a_script_render_takes_a_webhook_too(client):
+    script_id = client.post("/api/scripts", json={"title": "T", "text": "One."}).get_json()["id"]
+    refused = client.post(f"/api/scripts/{script_id}/render", json={"webhook_url": UNSAFE[1]})
+    assert refused.status_code == 400 and refused.get_json()["field"] == "webhook_url"
+    client.put("/api/auth/webhook", json={"url": "https://93.184.215.14/hooks"})
+    rendered = client.post(f"/api/scripts/{script_id}/render", json={"voice_id": "espeak_male"})
+    assert rendered.status_code == 202, rendered.get_json()
+    job_id = rendered.get_json()["job_id"]
+    view = client.get(f"/api/progress/{job_id}").get_json()
+    assert view["webhook"]["url"] == "https://93.184.215.14/hooks"

@@ -11,6 +11,7 @@ import pytest
 from standardwebhooks import Webhook
 
 from sora_app import create_app
+from sora_app.extensions import db
 from sora_app.jobs import maintenance, webhook_dispatch, webhook_outbox
 from sora_app.jobs.executors import start_executor
 from sora_app.jobs.webhook_send import _post
@@ -239,8 +240,6 @@ def test_unsafe_urls_are_refused_at_delivery_time(hook_app, receiver, url):
     with hook_app.app_context():
         row = webhook_outbox.for_job(job_id)
         row.url = url.format(port=receiver.port)
-        from sora_app.extensions import db
-
         db.session.commit()
     start = time.time()
     assert len(webhook_dispatch.deliver_due(hook_app, now=start)) == 1

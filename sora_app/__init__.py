@@ -106,7 +106,7 @@ def _init_extensions(app: Flask) -> None:
 
 BLUEPRINTS = (
     "generate", "tasks", "media", "health", "catalog", "uploads", "auth", "events", "scripts",
-    "videos", "media_library", "bulk", "api_keys", "v1_videos",
+    "videos", "media_library", "bulk", "api_keys", "v1_videos", "webhooks",
 )  # fmt: skip
 """The api package's modules, each with one blueprint `bp`."""
 
@@ -133,6 +133,6 @@ def _init_storage(app: Flask) -> None:
         fcntl.flock(lock, fcntl.LOCK_EX)
         from . import api_keys, models  # noqa: F401  (registers the tables)
         from .content import tables  # noqa: F401
-        from .jobs import batch_tables, upstream_deletes  # noqa: F401
+        from .jobs import batch_tables, upstream_deletes, webhook_tables  # noqa: F401
 
         upgrade_schema()

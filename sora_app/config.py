@@ -196,6 +196,12 @@ class Settings:
     PROXY_COUNT: int
     LOCAL_VIDEO_MODELS: tuple[str, ...]
     """/v1/videos `model` names rendered by the local pipeline; others go to the gateway."""
+    WEBHOOK_ALLOW_HOSTS: tuple[str, ...]
+    """Hosts, addresses or networks webhooks may reach although not public (providers.ssrf)."""
+    WEBHOOK_MAX_ATTEMPTS: int
+    WEBHOOK_TIMEOUT_SECONDS: float
+    WEBHOOK_SENDER_THREAD: bool
+    """Each process sends webhooks from a thread as jobs end; off: the maintenance pass does."""
 
     def as_flask_config(self) -> dict:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -295,10 +301,26 @@ def load_settings() -> Settings:
             for name in _env("SORA_LOCAL_VIDEO_MODELS", "sora-2,sora-2-pro,local").split(",")
             if name.strip()
         ),
+        WEBHOOK_ALLOW_HOSTS=_allow_hosts(),
+        WEBHOOK_MAX_ATTEMPTS=_env_int("SORA_WEBHOOK_MAX_ATTEMPTS", 8, minimum=1, maximum=50),
+        WEBHOOK_TIMEOUT_SECONDS=_env_float("SORA_WEBHOOK_TIMEOUT_SECONDS", 10.0, minimum=0.5),
+        WEBHOOK_SENDER_THREAD=_env_bool("SORA_WEBHOOK_SENDER_THREAD", True),
     )
     check_leases(settings.JOB_LEASE_SECONDS, settings.JOB_HEARTBEAT_SECONDS)
     check_celery(settings.as_flask_config())
     return settings
+
+
+def _allow_hosts() -> tuple[str, ...]:
+    """SORA_WEBHOOK_ALLOW_HOSTS, checked at start: a typo in a CIDR must not pass silently."""
+    from .providers.ssrf import AllowList
+
+    raw = _env("SORA_WEBHOOK_ALLOW_HOSTS", "")
+    try:
+        AllowList.parse(raw)
+    except ValueError as exc:
+        raise ConfigError(f"SORA_WEBHOOK_ALLOW_HOSTS: {exc}") from None
+    return tuple(item.strip() for item in raw.split(",") if item.strip())
 
 
 EXECUTORS = ("thread", "celery")

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import current_app
 
-from ..jobs import eta, upstream_deletes
+from ..jobs import eta, upstream_deletes, webhook_outbox
 from ..models import Job, JobStatus, to_task_dict
 
 
@@ -36,3 +36,15 @@ def side_work(job: Job, *, camel: bool = False) -> dict[str, Any]:
 def _camel(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(word.title() for word in rest)
+
+
+def with_webhook(body: dict[str, Any], job: Job) -> dict[str, Any]:
+    """A job's details add its webhook's delivery state (read fresh; never the secret).
+
+    Only the polled reads and answers show it: a delivery moves no job version, so the
+    live streams, which send a job once per version, would show it stale.
+    """
+    if job.request.get("webhook_url"):
+        delivery = webhook_outbox.for_job(job.id)
+        body["webhook"] = webhook_outbox.view(delivery) if delivery is not None else None
+    return body

@@ -10,7 +10,7 @@ from ..jobs import service
 from ..jobs.spec import JobSpec
 from ..models import Job
 from ..ratelimits import accepted, caller, limit_from
-from .common import progress_view
+from .common import progress_view, with_webhook
 from .validation import json_body, parse
 
 bp = Blueprint("generate", __name__, url_prefix="/api")
@@ -24,7 +24,7 @@ def generate_video():
 
 
 def _progress_of(job: Job) -> dict:
-    body = progress_view(job)
+    body = with_webhook(progress_view(job), job)
     position = service.queue_position(job)
     if position is not None:
         body["substatus"] = f"Queued (position {position})"

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from flask import Blueprint, current_app, request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from ..auth import current_owner
 from ..errors import APIError
@@ -22,7 +22,7 @@ from ..jobs.prompt_spec import prompt_fields
 from ..jobs.spec import JobSpec
 from ..models import TASK_STATUS, VIDEO_ID_PREFIX, Job, JobStatus
 from ..ratelimits import accepted, caller, limit_from
-from .common import task_view
+from .common import task_view, with_webhook
 from .uploads import allow_upload_size
 from .validation import json_body, page_args, parse
 
@@ -42,6 +42,10 @@ class TaskRequest(BaseModel):
     aspect_ratio: str = Field(default="9:16", alias="aspectRatio", pattern=r"^(9:16|16:9|1:1)$")
     voice_id: str | None = Field(default=None, alias="voiceId", max_length=64)
     style: str | None = Field(default=None, max_length=32)
+    webhook_url: str | None = Field(
+        default=None, min_length=1, max_length=2048,
+        validation_alias=AliasChoices("webhookUrl", "webhook_url", "callbackUrl", "callback_url"),
+    )  # fmt: skip
 
 
 def ok(data: Any, status: int = 200):
@@ -64,6 +68,8 @@ def _local_spec(task: TaskRequest, reference: str | None) -> JobSpec:
         fields["voice_id"] = task.voice_id
     if task.style:
         fields["image_style"] = task.style
+    if task.webhook_url:
+        fields["webhook_url"] = task.webhook_url
     if reference:
         fields.update(image_mode="mixed", manual_image_paths=[reference])
     if task.model != "local" and "video" in current_app.config["UPSTREAMS"]:
@@ -82,7 +88,7 @@ def create_task():
     spec = _local_spec(task, saved["path"] if saved else None)
     original = {"prompt": task.prompt, "model": task.model, "seconds": task.duration}
     job = service.submit(spec, owner, task=original)
-    return ok(task_view(job), 201)
+    return ok(with_webhook(task_view(job), job), 201)
 
 
 def _job_id(video_id: str) -> str:
@@ -109,7 +115,8 @@ def _task(video_id: str) -> Job:
 
 @bp.get("/tasks/<video_id>")
 def get_task(video_id: str):
-    return ok(task_view(_task(video_id)))
+    job = _task(video_id)
+    return ok(with_webhook(task_view(job), job))
 
 
 @bp.get("/tasks")
@@ -125,7 +132,7 @@ def list_tasks():
     jobs, total = service.list_for_owner(current_owner(), statuses, (page - 1) * limit, limit)
     return ok(
         {
-            "tasks": [task_view(job) for job in jobs],
+            "tasks": [with_webhook(task_view(job), job) for job in jobs],
             "page": page,
             "limit": limit,
             "total": total,
@@ -146,7 +153,7 @@ def task_stats():
 def cancel_task(video_id: str):
     with _in_task_words():
         outcome, job = service.cancel(_job_id(video_id), current_owner())
-    return ok(task_view(job), 202 if outcome == "cancelling" else 200)
+    return ok(with_webhook(task_view(job), job), 202 if outcome == "cancelling" else 200)
 
 
 @bp.get("/tasks/<video_id>/content")

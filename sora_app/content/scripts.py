@@ -34,7 +34,7 @@ from .tables import Script, ScriptVersion
 RENDER_OPTIONS = frozenset(
     {"voice_id", "image_style", "image_mode", "manual_image_paths", "aspect_ratio", "music",
      "music_mood", "music_volume", "music_track", "subtitles", "word_captions", "pacing", "seed",
-     "characters"}
+     "characters", "webhook_url", "callback_url"}
 )  # fmt: skip
 """What a render may choose; the script itself decides the words and the scenes."""
 

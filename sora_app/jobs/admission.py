@@ -16,6 +16,7 @@ from ..pipeline.voices import Voice
 from ..storage import voices_dir
 from .spec import JobSpec
 from .uploads import check_named_media
+from .webhook_settings import check_target
 
 
 def check(spec: JobSpec, owner_id: str) -> None:
@@ -24,6 +25,8 @@ def check(spec: JobSpec, owner_id: str) -> None:
     check_remix_of(spec, owner_id)
     check_named_media(spec.named_media(), owner_id)
     check_upstreams(spec)
+    if spec.webhook_url:
+        check_target(spec.webhook_url)  # resolves the name: after the local checks
     require_room()
 
 

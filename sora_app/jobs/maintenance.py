@@ -19,7 +19,7 @@ from sqlalchemy import and_, or_, select
 from ..extensions import db
 from ..models import FINAL_STATUSES, Job, JobStatus
 from ..storage import storage_for
-from . import store, upstream_deletes
+from . import store, upstream_deletes, webhook_dispatch, webhook_outbox
 from .executors import Executor
 
 log = logging.getLogger(__name__)
@@ -46,6 +46,8 @@ class Report:
     """Batches that had items submitted (jobs.batches: the safety net behind each feed)."""
     deletes_retried: int = 0
     """Upstream DELETEs that failed before and went through in this run."""
+    webhooks: list[str] = field(default_factory=list)
+    """Webhook deliveries attempted by this pass (when no sender thread does it)."""
 
 
 def stale_after(app: Flask) -> float:
@@ -114,17 +116,21 @@ def prune(app: Flask, now: datetime | None = None, days: float | None = None) ->
 def run(
     app: Flask, executor: Executor | None, now: float | None = None, *, with_prune: bool = True
 ) -> Report:
-    """One maintenance pass: reap, feed batches, retry upstream DELETEs, then prune."""
+    """One maintenance pass: reap, feed batches, retry upstream DELETEs, send due webhooks,
+    then (unless told not to) prune."""
     from .batches import feed_all  # batches submit through the service, which needs executors
 
     report = reap(app, executor, now)
     with app.app_context():
         report.fed = feed_all()
         report.deletes_retried = upstream_deletes.retry_due(app, now)
+    report.webhooks = webhook_dispatch.maintain(app, now)
     if with_prune:
         wall = datetime.fromtimestamp(now, UTC) if now is not None else None
         report.pruned = prune(app, wall)
         prune_artefacts(app, now)
+        with app.app_context():
+            webhook_outbox.drop_orphans(now)
     return report
 
 

@@ -19,7 +19,7 @@ from ..models import EXTERNAL_STAGES, STAGES
 from ..pipeline.types import Cancelled, StageError
 from ..space import database_problem, is_disk_full
 from ..storage import storage_for
-from . import store, upstream_deletes, upstreams
+from . import store, upstream_deletes, upstreams, webhook_dispatch
 from .backoff import Backoff
 from .progress import STAGE_RANGES, ProgressReporter
 from .spec import JobSpec
@@ -37,6 +37,8 @@ class _Flags:
     done: threading.Event
     stopping: threading.Event
     """The process is shutting down: stop, and let shutdown hand the job back."""
+    webhook: bool = False
+    """The job reports its end to a webhook: wake this process's sender when it stops."""
 
     def should_stop(self) -> bool:
         return self.lost.is_set() or self.cancel.is_set() or self.stopping.is_set()
@@ -77,6 +79,8 @@ def run_job(app: Flask, job_id: str, owner: str, stopping: threading.Event | Non
             _running.pop(job_id, None)
             flags.done.set()
             beat.join(timeout=5)
+            if flags.webhook:
+                webhook_dispatch.kick(app)
 
 
 def _crashed(app: Flask, job_id: str, owner: str, exc: Exception) -> None:
@@ -129,6 +133,7 @@ def _run_stages(app: Flask, job_id: str, owner: str, flags: _Flags) -> None:
     job = store.get_job(job_id)
     if job is None:
         return
+    flags.webhook = bool(job.request.get("webhook_url"))
     try:
         spec = JobSpec.model_validate(job.request)
     except ValidationError as exc:  # e.g. a voice removed from the catalogue since submission

@@ -16,10 +16,20 @@ from flask import current_app
 
 from ..errors import APIError
 from ..extensions import db
-from ..models import FINAL_STATUSES, Job, JobStatus
+from ..models import FINAL_STATUSES, Job, JobStatus, new_job_id
 from ..safe_paths import safe_file
 from ..storage import storage_for
-from . import admission, events, queries, read_cache, scenes, store
+from . import (
+    admission,
+    events,
+    queries,
+    read_cache,
+    scenes,
+    store,
+    webhook_dispatch,
+    webhook_outbox,
+    webhook_settings,
+)  # fmt: skip
 from .executors import get_executor
 from .runner import notify_cancel
 from .spec import JobSpec
@@ -88,8 +98,14 @@ def submit(
     if task is not None:
         request["task"] = task
     limit = int(current_app.config["JOB_QUEUE_LIMIT"])
+    job_id = job_id or new_job_id()
+    request["webhook_url"] = webhook_settings.target_for(spec.webhook_url, owner_id)
+    if request["webhook_url"]:  # its outbox row first: no accepted job can miss its event
+        webhook_outbox.prepare(job_id, owner_id, request["webhook_url"])
     job = store.admit_job(request, limit, owner_id=owner_id, job_id=job_id)
     if job is None:
+        if request["webhook_url"]:
+            webhook_outbox.discard(job_id)
         raise QueueFull(limit)
     executor = get_executor(current_app) if dispatch else None
     if executor is not None:
@@ -162,6 +178,8 @@ def cancel(job_id: str, owner_id: str) -> tuple[str, Job]:
         raise JobFinished(job.status)
     if outcome == "cancelling":
         notify_cancel(job.id)
+    elif job.request.get("webhook_url"):  # ended here, with no runner to send its event
+        webhook_dispatch.kick(current_app._get_current_object())  # type: ignore[attr-defined]
     return outcome, get_for_owner(job_id, owner_id)
 
 
@@ -181,6 +199,8 @@ def delete(job_id: str, owner_id: str) -> None:
     for name in (job.video_path, job.thumbnail_path):
         if name:
             storage.remove_media(name)
+    if job.request.get("webhook_url"):
+        webhook_outbox.freeze_for(job)  # its event still goes out without the row
     store.delete_job(job.id)
 
 

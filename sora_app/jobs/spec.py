@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,
+    AliasChoices,
     BaseModel,
     ConfigDict,
     Field,
@@ -122,6 +123,12 @@ class JobSpec(BaseModel):
     remix_of: str | None = Field(default=None, min_length=1, max_length=128)
     """External renders: the upstream id of one of the caller's external videos to remix
     (POST /v1/videos/{id}/remix of such a video); checked by jobs.admission."""
+    webhook_url: str | None = Field(
+        default=None, min_length=1, max_length=2048,
+        validation_alias=AliasChoices("webhook_url", "callback_url"),
+    )  # fmt: skip
+    """Where the signed video.completed / video.failed event goes (alias callback_url);
+    unset: the owner's default (PUT /api/auth/webhook). SSRF-checked by jobs.admission."""
 
     def named_media(self) -> list[tuple[str, str, frozenset[str]]]:
         """Every uploaded file the job names: (field, name or media id, allowed suffixes)."""

@@ -202,6 +202,9 @@ class Settings:
     WEBHOOK_TIMEOUT_SECONDS: float
     WEBHOOK_SENDER_THREAD: bool
     """Each process sends webhooks from a thread as jobs end; off: the maintenance pass does."""
+    IMAGE_URL_ALLOW_HOSTS: tuple[str, ...]
+    """Non-public hosts a /v1 input_reference.image_url may name (providers.ssrf)."""
+    IMAGE_URL_TIMEOUT_SECONDS: float
 
     def as_flask_config(self) -> dict:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -301,7 +304,9 @@ def load_settings() -> Settings:
             for name in _env("SORA_LOCAL_VIDEO_MODELS", "sora-2,sora-2-pro,local").split(",")
             if name.strip()
         ),
-        WEBHOOK_ALLOW_HOSTS=_allow_hosts(),
+        WEBHOOK_ALLOW_HOSTS=_allow_hosts("SORA_WEBHOOK_ALLOW_HOSTS"),
+        IMAGE_URL_ALLOW_HOSTS=_allow_hosts("SORA_IMAGE_URL_ALLOW_HOSTS"),
+        IMAGE_URL_TIMEOUT_SECONDS=_env_float("SORA_IMAGE_URL_TIMEOUT_SECONDS", 15.0, minimum=0.5),
         WEBHOOK_MAX_ATTEMPTS=_env_int("SORA_WEBHOOK_MAX_ATTEMPTS", 8, minimum=1, maximum=50),
         WEBHOOK_TIMEOUT_SECONDS=_env_float("SORA_WEBHOOK_TIMEOUT_SECONDS", 10.0, minimum=0.5),
         WEBHOOK_SENDER_THREAD=_env_bool("SORA_WEBHOOK_SENDER_THREAD", True),
@@ -311,15 +316,15 @@ def load_settings() -> Settings:
     return settings
 
 
-def _allow_hosts() -> tuple[str, ...]:
-    """SORA_WEBHOOK_ALLOW_HOSTS, checked at start: a typo in a CIDR must not pass silently."""
+def _allow_hosts(name: str) -> tuple[str, ...]:
+    """An allow-list of non-public hosts, checked at start: a typo in a CIDR must not pass."""
     from .providers.ssrf import AllowList
 
-    raw = _env("SORA_WEBHOOK_ALLOW_HOSTS", "")
+    raw = _env(name, "")
     try:
         AllowList.parse(raw)
     except ValueError as exc:
-        raise ConfigError(f"SORA_WEBHOOK_ALLOW_HOSTS: {exc}") from None
+        raise ConfigError(f"{name}: {exc}") from None
     return tuple(item.strip() for item in raw.split(",") if item.strip())
 
 

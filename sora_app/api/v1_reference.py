@@ -12,6 +12,7 @@ import binascii
 import json
 import re
 import uuid
+from pathlib import Path
 from typing import Any
 
 from flask import current_app
@@ -20,6 +21,8 @@ from werkzeug.datastructures import FileStorage
 from ..errors import APIError
 from ..jobs import uploads
 from ..jobs.spec import UPLOAD_SUFFIXES
+from ..providers.ssrf import AllowList
+from ..providers.url_fetch import FetchFailed, UnsafeURL, fetch_to
 
 FIELD = "input_reference"
 DATA_URL = re.compile(r"^data:image/[a-z0-9.+-]+;base64,(?P<data>.*)$", re.IGNORECASE | re.DOTALL)
@@ -59,21 +62,37 @@ def _library_picture(file_id: Any, owner: str) -> str:
 
 
 def _from_url(url: str, owner: str) -> str:
+    """A data: URL's bytes, or an http(s) URL fetched from a public (or allow-listed) host."""
     field = f"{FIELD}.image_url"
-    match = DATA_URL.match(url.strip())
-    if match is None:
-        raise _bad("image_url must be a data:image/…;base64 URL.", field)
     limit = int(current_app.config["MAX_UPLOAD_BYTES"])
-    if len(match["data"]) > limit * 4 // 3 + 4:
-        raise APIError(413, "PAYLOAD_TOO_LARGE", f"The image is over {limit} bytes.", field=field)
-    try:
-        raw = base64.b64decode(match["data"], validate=True)
-    except (binascii.Error, ValueError):
-        raise _bad("image_url is not valid base64.", field) from None
     folder = uploads.owner_folder(owner)
     staging = folder / f".{uuid.uuid4().hex}.part"
     try:
-        staging.write_bytes(raw)
+        match = DATA_URL.match(url.strip())
+        if match is not None:
+            staging.write_bytes(_decoded(match["data"], limit, field))
+        else:
+            _fetch(url, staging, limit, field)
         return str(uploads.store_image(staging, folder, field)["path"])
     finally:
         staging.unlink(missing_ok=True)
+
+
+def _decoded(data: str, limit: int, field: str) -> bytes:
+    if len(data) > limit * 4 // 3 + 4:
+        raise APIError(413, "PAYLOAD_TOO_LARGE", f"The image is over {limit} bytes.", field=field)
+    try:
+        return base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        raise _bad("image_url is not valid base64.", field) from None
+
+
+def _fetch(url: str, dest: Path, limit: int, field: str) -> None:
+    allow = AllowList.parse(current_app.config["IMAGE_URL_ALLOW_HOSTS"])
+    timeout = float(current_app.config["IMAGE_URL_TIMEOUT_SECONDS"])
+    try:
+        fetch_to(url, dest, limit, allow, timeout)
+    except UnsafeURL as exc:
+        raise _bad(f"image_url may not be fetched: {exc.message}", field) from None
+    except FetchFailed as exc:
+        raise _bad(f"image_url could not be fetched: {exc}", field) from None

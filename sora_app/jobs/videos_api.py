@@ -12,7 +12,14 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 
 from ..errors import APIError
 from ..models import VIDEO_ID_PREFIX, Job, JobStatus
@@ -47,6 +54,10 @@ class CreateParams(BaseModel):
     size: Annotated[str, one_of(SIZES, normalise=False)] = DEFAULT_SIZE
     voice_id: str | None = Field(default=None, max_length=64)
     """An extension (extra_body): the narrator of a local render."""
+    webhook_url: str | None = Field(
+        default=None, max_length=2048, validation_alias=AliasChoices("webhook_url", "callback_url")
+    )
+    """An extension (extra_body): where the signed video.completed / video.failed goes."""
 
     @field_validator("seconds", mode="before")
     @classmethod
@@ -103,8 +114,9 @@ def create_fields(
     width, height = dimensions_of(params.size, None)
     fields = prompt_fields(params.prompt, params.seconds, "9:16" if height > width else "16:9")
     fields["size"] = params.size
-    if params.voice_id:
-        fields["voice_id"] = params.voice_id
+    for name in ("voice_id", "webhook_url"):
+        if getattr(params, name):
+            fields[name] = getattr(params, name)
     if reference:
         fields.update(image_mode="mixed", manual_image_paths=[reference])
     if where == "gateway":

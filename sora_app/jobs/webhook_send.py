@@ -12,16 +12,15 @@ from __future__ import annotations
 
 import email.utils
 import logging
-import ssl
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from standardwebhooks import Webhook
-from urllib3 import Timeout
 from urllib3.exceptions import HTTPError
 
-from ..providers.http_guard import GUARDED_POOLS, CallGuard
+from ..providers.http_guard import CallGuard
+from ..providers.pinned import pinned_pool
 from ..providers.ssrf import AllowList, Target, UnsafeURL, check_url
 
 log = logging.getLogger(__name__)
@@ -74,14 +73,7 @@ def attempt(
 
 
 def _post(target: Target, headers: dict[str, str], body: bytes, timeout: float) -> Outcome:
-    kw: dict = {"timeout": Timeout(connect=min(5.0, timeout), read=timeout), "maxsize": 1}
-    if target.scheme == "https":
-        kw.update(
-            ssl_context=ssl.create_default_context(),
-            server_hostname=target.host,
-            assert_hostname=target.host,
-        )
-    pool = GUARDED_POOLS[target.scheme](target.ip, target.port, retries=False, **kw)
+    pool = pinned_pool(target, timeout)
     guard = CallGuard(time.monotonic() + timeout)
     try:
         with guard:

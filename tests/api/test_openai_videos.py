@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import io
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import av
@@ -17,6 +19,7 @@ from PIL import Image
 from sora_app.devtools.fake_upstreams import FakeUpstreams
 from sora_app.pipeline.probe import probe
 from tests.conftest import png_bytes, serve
+from tests.webhook_receiver import Receiver, serve_receiver
 
 pytestmark = pytest.mark.filterwarnings("ignore:The Sora API:DeprecationWarning")
 """The SDK marks `videos` deprecated because OpenAI's own service closed; ours has not."""
@@ -28,8 +31,37 @@ GATEWAY_KEY = "sk-gateway-secret"
 @pytest.fixture(scope="module")
 def server(tmp_path_factory) -> Iterator[str]:
     yield from serve(
-        tmp_path_factory.mktemp("v1"), SORA_JOB_WORKERS="2", SORA_RATE_LIMIT_REGISTER="100/hour"
-    )
+        tmp_path_factory.mktemp("v1"), SORA_JOB_WORKERS="2", SORA_RATE_LIMIT_REGISTER="100/hour",
+        SORA_IMAGE_URL_ALLOW_HOSTS="127.0.0.1", SORA_WEBHOOK_ALLOW_HOSTS="127.0.0.1",
+    )  # fmt: skip
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    yield from serve_receiver()
+
+
+@pytest.fixture
+def picture_host() -> Iterator[str]:
+    """A loopback web server with one green picture at /green.png."""
+    picture = png_bytes((720, 1280), (20, 160, 60))
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            found = self.path == "/green.png"
+            self.send_response(200 if found else 404)
+            self.send_header("Content-Length", str(len(picture) if found else 0))
+            self.end_headers()
+            if found:
+                self.wfile.write(picture)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    host = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=host.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{host.server_address[1]}"
+    host.shutdown()
 
 
 @pytest.fixture(scope="module")
@@ -161,6 +193,42 @@ def test_a_reference_image_becomes_the_first_frame(sdk, server, tmp_path, form):
     sdk.videos.download_content(video.id).write_to_file(out)
     red, green, blue = _first_frame_colour(out)
     assert green > 110 and red < 70 and blue < 100, (red, green, blue)
+
+
+def test_an_image_url_is_fetched_and_the_end_is_a_signed_webhook(
+    sdk, server, tmp_path, picture_host, receiver
+):
+    receiver.secret = requests.get(f"{server}/api/auth/webhook", timeout=10).json()["secret"]
+    extra = {**QUICK, "input_reference": {"image_url": f"{picture_host}/green.png"}}
+    video = sdk.videos.create_and_poll(
+        prompt="A green field", seconds="4", poll_interval_ms=200,
+        extra_body={**extra, "webhook_url": receiver.url},
+    )  # fmt: skip
+    assert video.status == "completed", video.error
+    out = tmp_path / "fetched.mp4"
+    sdk.videos.download_content(video.id).write_to_file(out)
+    red, green, blue = _first_frame_colour(out)
+    assert green > 110 and red < 70 and blue < 100, (red, green, blue)
+    (delivery,) = receiver.wait_for(1)
+    assert delivery.problem is None and delivery.event["type"] == "video.completed"
+    assert delivery.event["data"]["id"] == video.id
+
+
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [
+        ("http://169.254.169.254/latest/meta-data", "may not be fetched"),
+        ("http://10.0.0.7/x.png", "may not be fetched"),
+        ("file:///etc/passwd", "may not be fetched"),
+        ("{host}/missing.png", "HTTP 404"),
+    ],
+)
+def test_image_urls_that_may_not_or_cannot_be_fetched_are_400(sdk, picture_host, url, said):
+    reference = {"image_url": url.format(host=picture_host)}
+    with pytest.raises(openai.BadRequestError) as refused:
+        sdk.videos.create(prompt="x", extra_body={"input_reference": reference})
+    assert refused.value.param == "input_reference.image_url"
+    assert said in refused.value.message
 
 
 def test_delete_removes_the_video_and_cancels_a_running_one(sdk, server):

@@ -119,6 +119,7 @@ class Live:
             self.followers.add(sid, Client(identity, slot))
             if job_id is not None:
                 self.pending[sid] = job_id
+            self.feeder.ensure_running()  # also ends the connection when its token does
         log.info("event=socketio_connect sid=%s user=%s", sid, identity.user_id)
 
     def after_connect(self, sid: str) -> None:
@@ -173,7 +174,7 @@ class Live:
 
 
 def init_socketio(app: Flask) -> _Server:
-    """Mount Socket.IO in front of the app: /socket.io/ never reaches Flask's routing."""
+    """Mount Socket.IO in front of Flask: /socket.io/ never reaches its routing or hooks."""
     origins = list(app.config["CORS_ORIGINS"])
     server = _Server(
         async_mode="threading",

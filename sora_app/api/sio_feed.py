@@ -196,13 +196,16 @@ class Feeder:
     def _run(self, cursor: int) -> None:
         hub = events.hub_for(self.app)
         idle_since: float | None = None
+        next_check = _now() + TICK_SECONDS
         log.info("event=socketio_feeder_start")
         with hub.subscription():
             while True:
-                cursor, changes = hub.wait(cursor, TICK_SECONDS)
+                cursor, changes = hub.wait(cursor, max(0.0, next_check - _now()))
                 with self.app.app_context():
                     self._push(changes)
-                    self._check_sessions()
+                    if _now() >= next_check:  # once a tick, not once a change
+                        self._check_sessions()
+                        next_check = _now() + TICK_SECONDS
                 with self._lock:  # decided under the start lock: a new subscriber restarts us
                     idle_since = _idle(self.followers, idle_since)
                     if idle_since is not None and _now() - idle_since >= IDLE_STOP_SECONDS:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import queue
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -73,9 +74,11 @@ class Listener:
         self.client = socketio.Client(reconnection=False, handle_sigint=False, **options)
         self.events: queue.Queue[tuple[str, dict]] = queue.Queue()
         self.refusal: dict | None = None
-        for name in (*JOB_EVENTS, "subscribe_error"):
+        self.disconnected = threading.Event()
+        for name in (*JOB_EVENTS, "subscribe_error", "session_ended"):
             self.client.on(name, lambda data, name=name: self.events.put((name, data)))
         self.client.on("connect_error", self._refused)
+        self.client.on("disconnect", lambda *_reason: self.disconnected.set())
 
     def _refused(self, data: dict) -> None:
         self.refusal = data
@@ -243,3 +246,15 @@ def test_another_users_job_is_not_found(strict_server, listener):
     name, data = mine.next()
     assert name == "processing_failed" and data["error"] == "CANCELLED"
     assert client.events.empty(), "the other user heard about the job"
+
+
+def test_logout_ends_an_open_connection(strict_server, listener):
+    token = register(strict_server, "lena")
+    client = listener().connect(strict_server, auth={"token": token})
+    logout = requests.post(
+        f"{strict_server}/api/auth/logout", headers={"Authorization": f"Bearer {token}"}, timeout=10
+    )
+    assert logout.status_code == 200
+    name, data = client.next()
+    assert name == "session_ended" and data["error"] == "TOKEN_REVOKED"
+    assert client.disconnected.wait(HANG_GUARD), "the server kept the connection open"

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -50,12 +51,12 @@ class _Server(socketio.Server):
     connected, so a connect-time subscription sends its first state from here instead.
     """
 
-    after_connect: Any = None
+    after_connect: Callable[[str], None] | None = None
 
     def _handle_connect(self, eio_sid: str, namespace: str | None, data: Any) -> None:
-        super()._handle_connect(eio_sid, namespace, data)
+        super()._handle_connect(eio_sid, namespace, data)  # pinned python-socketio: see tests
         sid = self.manager.sid_from_eio_sid(eio_sid, namespace or "/")
-        if sid is not None and self.manager.is_connected(sid, namespace or "/"):
+        if self.after_connect and sid and self.manager.is_connected(sid, namespace or "/"):
             self.after_connect(sid)
 
 

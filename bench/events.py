@@ -519,7 +519,7 @@ def main() -> None:
             "code": code_version(),
             "what": "state change -> SSE/WebSocket subscriber latency; idle streams vs a real job",
             "server_env": raised,
-            "server_defaults_otherwise": "SORA_WEB_WORKERS=2, SORA_EVENT_POLL_SECONDS=0.5, ...",
+            "server_defaults_otherwise": "SORA_WEB_WORKERS=1, SORA_EVENT_POLL_SECONDS=0.5, ...",
             "subscribers": args.subscribers,
             "changes_per_run": args.changes,
             "interval_s": f"{args.interval:g} + uniform(0, {args.jitter:g})",

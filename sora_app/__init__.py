@@ -1,8 +1,9 @@
 """sora_app: turns a topic into a finished, narrated video.
 
 `create_app` runs named steps: config -> logging -> extensions -> blueprints -> errors ->
-cli -> storage -> polled-read replays. It starts no job workers: the server entry point
-(wsgi.py) does, so CLI commands and tests decide for themselves.
+cli -> storage -> Socket.IO (in front of Flask) -> polled-read replays. It starts no job
+workers: the server entry point (wsgi.py) does, so CLI commands and tests decide for
+themselves.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_error_handlers(app)
     _register_cli(app)
     _init_storage(app)
+    _init_socketio(app)  # /socket.io/ never reaches Flask
     init_polled_reads(app, init_change_counter(app))  # outermost: sees the raw request
     return app
 
@@ -116,6 +118,13 @@ def _register_blueprints(app: Flask) -> None:
 
     for name in BLUEPRINTS:
         app.register_blueprint(importlib.import_module(f".{name}", api.__name__).bp)
+
+
+def _init_socketio(app: Flask) -> None:
+    """The creator studio's Socket.IO events, in front of Flask (a protocol of its own)."""
+    from .api.sio import init_socketio
+
+    init_socketio(app)
 
 
 def _register_cli(app: Flask) -> None:

@@ -281,7 +281,7 @@ def load_settings() -> Settings:
         EVENTS_REDIS_URL=_env("SORA_EVENTS_REDIS_URL", ""),
         DB_POOL_SIZE=_env_int("SORA_DB_POOL_SIZE", 5, minimum=1),
         DB_MAX_OVERFLOW=_env_int("SORA_DB_MAX_OVERFLOW", 10),
-        MAX_EVENT_STREAMS=_env_int("SORA_MAX_EVENT_STREAMS", 8, minimum=1),
+        MAX_EVENT_STREAMS=_env_int("SORA_MAX_EVENT_STREAMS", 16, minimum=1),
         MAX_STREAMS_PER_USER=_env_int("SORA_MAX_STREAMS_PER_USER", 4, minimum=1),
         WS_AUTH_SECONDS=_env_float("SORA_WS_AUTH_SECONDS", 5.0, minimum=0.1),
         UPSTREAMS=_upstreams(),
@@ -410,7 +410,9 @@ def load_server_settings() -> ServerSettings:
     return ServerSettings(
         host=_env("SORA_HOST", "127.0.0.1"),
         port=_env_int("SORA_PORT", 5000, minimum=1, maximum=65535),
-        workers=_env_int("SORA_WEB_WORKERS", 2, minimum=1),
-        threads=_env_int("SORA_WEB_THREADS", 16, minimum=1),
+        # One process by default: Socket.IO's long-polling sessions live in one process's
+        # memory (README "Socket.IO"); jobs are subprocesses (ffmpeg), threads are cheap.
+        workers=_env_int("SORA_WEB_WORKERS", 1, minimum=1),
+        threads=_env_int("SORA_WEB_THREADS", 32, minimum=1),
         timeout=_env_int("SORA_WEB_TIMEOUT", 120, minimum=1),
     )

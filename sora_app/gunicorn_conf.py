@@ -4,6 +4,12 @@ gthread workers: slow clients streaming a video hold a thread, not a whole proce
 worker process also runs its own job executor threads (started by wsgi.py after the fork),
 and they share one job queue through the database.
 
+One worker process by default (SORA_WEB_WORKERS=1, SORA_WEB_THREADS=32): a Socket.IO
+long-polling session lives in the memory of the process that made it, and gunicorn hands each
+new connection to whichever worker accepts first, so with several workers a client's polls
+land on processes that never heard of it. Jobs are subprocess-heavy (ffmpeg), so one process
+with more threads loses little. More processes: see README "Socket.IO" (sticky routing).
+
 Every way a worker is told to stop hands its running jobs back to the queue at once, without
 spending an attempt: SIGTERM (graceful: worker_exit), SIGINT/SIGQUIT (quick: worker_int;
 Ctrl-C sends SIGINT to the master *and* the workers, and the master adds a SIGQUIT).
@@ -40,6 +46,16 @@ QUICK_HAND_BACK_SECONDS = 1.5
 GRACEFUL_HAND_BACK_SECONDS = 10.0
 """Well inside graceful_timeout, so the jobs are handed back before any SIGKILL."""
 STOP_SIGNALS = (signal.SIGINT, signal.SIGQUIT, signal.SIGTERM)
+
+
+def when_ready(server: Any) -> None:
+    """Say at start when Socket.IO's default transports cannot work reliably here."""
+    if workers > 1:
+        server.log.warning(
+            "SORA_WEB_WORKERS=%d: Socket.IO long-polling needs every request of a session on "
+            "one process; put a sticky proxy in front (README 'Socket.IO') or use 1 worker",
+            workers,
+        )
 
 
 def _executor() -> Any:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import fcntl
 import importlib
-import logging
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,9 @@ from .change_counter import init_change_counter
 from .config import check_leases, load_settings
 from .errors import register_error_handlers
 from .extensions import cors, db, sock
+from .observe import log_format
+from .observe.metrics import init_metrics
+from .observe.request_ids import init_request_ids
 from .polled_reads import init_polled_reads
 from .ratelimits import init_limiter
 from .response_policy import init_response_policy
@@ -35,6 +37,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=False)
     _configure(app, test_config)
     _configure_logging(app)
+    init_request_ids(app)  # first: every later hook's logs and errors carry the id
+    init_metrics(app)
     _init_extensions(app)
     _register_blueprints(app)
     register_error_handlers(app)
@@ -66,10 +70,7 @@ def _configure(app: Flask, test_config: dict[str, Any] | None) -> None:
 
 
 def _configure_logging(app: Flask) -> None:
-    if not logging.getLogger().handlers:
-        logging.basicConfig(
-            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
-        )
+    log_format.configure(app.config["LOG_FORMAT"])
 
 
 @event.listens_for(Engine, "connect")

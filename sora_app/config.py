@@ -205,6 +205,10 @@ class Settings:
     IMAGE_URL_ALLOW_HOSTS: tuple[str, ...]
     """Non-public hosts a /v1 input_reference.image_url may name (providers.ssrf)."""
     IMAGE_URL_TIMEOUT_SECONDS: float
+    LOG_FORMAT: str
+    """text (default) or json: one JSON object a line, with the request id."""
+    METRICS_TOKEN: str
+    """When set, /metrics answers only `Authorization: Bearer <it>`."""
 
     def as_flask_config(self) -> dict:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -307,6 +311,8 @@ def load_settings() -> Settings:
         WEBHOOK_ALLOW_HOSTS=_allow_hosts("SORA_WEBHOOK_ALLOW_HOSTS"),
         IMAGE_URL_ALLOW_HOSTS=_allow_hosts("SORA_IMAGE_URL_ALLOW_HOSTS"),
         IMAGE_URL_TIMEOUT_SECONDS=_env_float("SORA_IMAGE_URL_TIMEOUT_SECONDS", 15.0, minimum=0.5),
+        LOG_FORMAT=_log_format(),
+        METRICS_TOKEN=_env("SORA_METRICS_TOKEN", ""),
         WEBHOOK_MAX_ATTEMPTS=_env_int("SORA_WEBHOOK_MAX_ATTEMPTS", 8, minimum=1, maximum=50),
         WEBHOOK_TIMEOUT_SECONDS=_env_float("SORA_WEBHOOK_TIMEOUT_SECONDS", 10.0, minimum=0.5),
         WEBHOOK_SENDER_THREAD=_env_bool("SORA_WEBHOOK_SENDER_THREAD", True),
@@ -314,6 +320,16 @@ def load_settings() -> Settings:
     check_leases(settings.JOB_LEASE_SECONDS, settings.JOB_HEARTBEAT_SECONDS)
     check_celery(settings.as_flask_config())
     return settings
+
+
+LOG_FORMATS = ("text", "json")
+
+
+def _log_format() -> str:
+    kind = _env("SORA_LOG_FORMAT", "text").lower()
+    if kind not in LOG_FORMATS:
+        raise ConfigError(f"SORA_LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}, got {kind!r}")
+    return kind
 
 
 def _allow_hosts(name: str) -> tuple[str, ...]:
@@ -404,6 +420,9 @@ class ServerSettings:
     workers: int
     threads: int
     timeout: int
+    metrics_dir: Path
+    """Where the workers' metric values meet (prometheus-client multiprocess mode)."""
+    log_format: str
 
 
 def load_server_settings() -> ServerSettings:
@@ -415,4 +434,11 @@ def load_server_settings() -> ServerSettings:
         workers=_env_int("SORA_WEB_WORKERS", 1, minimum=1),
         threads=_env_int("SORA_WEB_THREADS", 32, minimum=1),
         timeout=_env_int("SORA_WEB_TIMEOUT", 120, minimum=1),
+        metrics_dir=Path(
+            _env(
+                "SORA_METRICS_DIR",
+                str(Path(_env("SORA_INSTANCE_DIR", str(ROOT / "instance"))) / "metrics"),
+            )
+        ).resolve(),
+        log_format=_log_format(),
     )

@@ -11,7 +11,7 @@ from ..pipeline.music import MOOD_NAMES, STORY_MOODS, VOLUME_DB
 from ..pipeline.script import HOOK_INTENSITIES, PACINGS, PLATFORMS, STORY_TYPES
 from ..pipeline.subtitles import word_captions_default
 from ..pipeline.voice_preview import MIMETYPE
-from ..pipeline.voices import DEFAULT_VOICE_ID, voice_to_dict
+from ..pipeline.voices import DEFAULT_VOICE_ID
 from ..response_policy import MEDIA_MAX_AGE
 
 bp = Blueprint("catalog", __name__, url_prefix="/api")
@@ -20,7 +20,7 @@ bp = Blueprint("catalog", __name__, url_prefix="/api")
 @bp.get("/voices")
 def list_voices_view():
     found = voices.catalogue(current_app)
-    return {"voices": [voice_to_dict(v) for v in found], "default": DEFAULT_VOICE_ID}
+    return {"voices": [voices.listed(current_app, v) for v in found], "default": DEFAULT_VOICE_ID}
 
 
 @bp.get("/voices/<voice_id>/preview")

@@ -153,6 +153,12 @@ def counts_for_owner(owner_id: str) -> dict[str, int]:
     return store.counts_by_status(owner_id)
 
 
+def status_counts() -> dict[str, int]:
+    """Jobs of every user by status, every status present (0 when none), for /metrics."""
+    found = store.status_counts()
+    return {status.value: found.get(status.value, 0) for status in JobStatus}
+
+
 def queue_counts() -> dict[str, int]:
     """Jobs waiting and running in the whole system, for /health."""
     return {

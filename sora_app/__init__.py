@@ -30,7 +30,7 @@ from .observe.request_ids import init_request_ids
 from .polled_reads import init_polled_reads
 from .ratelimits import init_limiter
 from .response_policy import init_response_policy
-from .schema import init_migrations, upgrade_schema
+from .schema import SCHEMA_BEFORE_KEY, current_revision, init_migrations, upgrade_schema
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -145,4 +145,5 @@ def _init_storage(app: Flask) -> None:
         from .content import tables  # noqa: F401
         from .jobs import batch_tables, upstream_deletes, webhook_tables  # noqa: F401
 
+        app.extensions[SCHEMA_BEFORE_KEY] = current_revision()
         upgrade_schema()

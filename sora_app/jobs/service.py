@@ -113,6 +113,21 @@ def submit(
     return job
 
 
+def retry(job_id: str, owner_id: str) -> Job:
+    """A failed or cancelled job's request again, as a new job of the same owner.
+
+    It goes through submit (room, queue limit, a webhook's check) with the same seed, so it
+    tells the same story; the old job stays as it was. 409 JOB_NOT_RETRYABLE otherwise.
+    """
+    job = get_for_owner(job_id, owner_id)
+    if job.job_status not in (JobStatus.FAILED, JobStatus.CANCELLED):
+        message = f"The job is {job.status}; only a failed or cancelled job can be retried."
+        raise APIError(409, "JOB_NOT_RETRYABLE", message, field="job_id")
+    request = job.request
+    task = request.pop("task", None)
+    return submit(JobSpec.model_validate(request), owner_id, task=task)
+
+
 def current_view(job_id: str, owner_id: str) -> Job | None:
     """The job as it is now (a fresh read), or None if it is gone or not the owner's.
 

@@ -32,7 +32,7 @@ from .schema import init_migrations, upgrade_schema
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    app = Flask(__name__, instance_relative_config=False)
+    app = Flask(__name__, instance_relative_config=False, static_folder=None)  # api/web.py
     _configure(app, test_config)
     _configure_logging(app)
     _init_extensions(app)
@@ -108,7 +108,7 @@ def _init_extensions(app: Flask) -> None:
 
 BLUEPRINTS = (
     "generate", "tasks", "media", "health", "catalog", "uploads", "auth", "events", "scripts",
-    "videos", "media_library", "bulk", "api_keys", "v1_videos", "webhooks",
+    "videos", "media_library", "bulk", "api_keys", "v1_videos", "webhooks", "web",
 )  # fmt: skip
 """The api package's modules, each with one blueprint `bp`."""
 

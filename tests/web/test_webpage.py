@@ -36,6 +36,10 @@ PLAY_AND_SEEK = """async () => {
   return {playing, target, at: video.currentTime, ready: video.readyState};
 }"""
 
+UNLABELLED = """() => [...document.querySelectorAll("input, select, button")]
+  .filter((e) => e.getClientRects().length && !e.labels?.length && !e.getAttribute("aria-label")
+    && !e.textContent.trim())
+  .map((e) => e.id || e.outerHTML)"""
 TOO_WIDE = """() => [...document.querySelectorAll("body *")]
   .filter((e) => e.getClientRects().length && e.getBoundingClientRect().right > innerWidth + 0.5)
   .map((e) => `${e.tagName.toLowerCase()}#${e.id}.${e.className}`)
@@ -76,6 +80,7 @@ def test_generate_follow_play_seek_and_delete(page, server: str, tmp_path: Path)
     voices = page.locator("#voice_id option").evaluate_all("os => os.map(o => o.value)")
     assert voices == options["voice_id"]
     assert page.locator("#pacing").input_value() == options["defaults"]["pacing"]
+    assert page.evaluate(UNLABELLED) == []
 
     _fill_quick_job(page, tmp_path)
     page.fill("#num_scenes", "8")  # more than 9 s can hold: the server names the field
@@ -167,6 +172,8 @@ def test_required_mode_logs_in_before_the_form(chromium, required_server: str, t
     page.wait_for_selector("body[data-ready=true]")
     assert page.locator("#auth-form").is_visible() and page.locator("#app").is_hidden()
     assert page.locator("#story_type option").count() > 1  # read without a token
+    page.screenshot(path=str(tmp_path / "login.png"), full_page=True)
+    shutil.copy(tmp_path / "login.png", SCREENSHOT.with_name("webpage-login.png"))
 
     page.click("#auth-switch")
     page.fill("#auth-username", "ana")

@@ -112,6 +112,7 @@ function setAuthMode(register) {
   $("#auth-submit").textContent = register ? "Create account" : "Log in";
   $("#auth-switch").textContent = register ? "I have an account: log in" : "Create an account instead";
   $("#auth-email-field").hidden = !register;
+  $("label[for=auth-username]").textContent = register ? "Username" : "Username or email";
   $("#auth-password").autocomplete = register ? "new-password" : "current-password";
   $("#auth-error").textContent = "";
 }
@@ -444,8 +445,10 @@ async function follow(jobId) {
   $("#job").dataset.jobId = jobId;
   $("#job-error").textContent = "";
   $("#cancel").disabled = false;
+  $("#cancel").hidden = false;
   showProgress({ state: "queued", status: "generating", progress: 0, substatus: "Waiting to start" });
   $("#job-title").focus();
+  loadLibrary(); // the new video shows as processing
   await openStream(jobId);
 }
 
@@ -476,7 +479,7 @@ async function openStream(jobId) {
 }
 
 async function finished(data) {
-  $("#cancel").disabled = true;
+  $("#cancel").hidden = true;
   if (data.status === "complete") {
     await play({ video_url: data.video_url, thumbnail_url: data.thumbnail_url });
   } else {

@@ -83,18 +83,13 @@ def test_generate_follow_play_seek_and_delete(page, server: str, tmp_path: Path)
     assert page.evaluate(UNLABELLED) == []
 
     _fill_quick_job(page, tmp_path)
-    page.fill("#num_scenes", "8")  # more than 9 s can hold: the server names the field
-    page.click("#submit")
-    page.wait_for_selector("#err-num_scenes:has-text('do not fit')")
-    assert page.get_attribute("#num_scenes", "aria-invalid") == "true"
-    page.fill("#num_scenes", str(FAST_JOB["num_scenes"]))
 
     page.evaluate(WATCH_PROGRESS)
     with page.expect_response("**/api/generate-video") as answer:
         page.click("#submit")
     assert answer.value.status == 202
     job_id = answer.value.json()["job_id"]
-    assert page.locator("#err-num_scenes").inner_text() == ""
+    assert page.locator("#generate [aria-invalid]").count() == 0
     page.wait_for_function(
         "() => { const v = document.querySelector('#player');"
         " return v.currentSrc && v.readyState >= 1 && !isNaN(v.duration); }",
@@ -140,8 +135,15 @@ def _fill_quick_job(page, tmp_path: Path) -> None:
     page.select_option("#hook_intensity", "extreme")
     page.fill("#stock_keywords", "lighthouse, storm")
     page.click("#add-character")
-    page.keyboard.type("Sarah")  # the new row's name field has the focus
     page.locator("#characters .character-description").fill("keeper of the light")
+    page.fill("#num_scenes", "8")  # more than 9 s can hold, and a character without a name:
+    page.click("#submit")  # each error shows next to its field, the first one has the focus
+    page.wait_for_selector("#err-characters:has-text('characters[0].name')")
+    page.wait_for_selector("#err-num_scenes:has-text('do not fit')")
+    assert page.get_attribute("#num_scenes", "aria-invalid") == "true"
+    assert page.evaluate("document.activeElement.id") == "num_scenes"
+    page.fill("#num_scenes", str(FAST_JOB["num_scenes"]))
+    page.fill("#characters .character-name", "Sarah")
     picture = tmp_path / "harbour.png"
     picture.write_bytes(png_bytes((320, 480), (20, 120, 160)))
     page.set_input_files("#picture-upload", str(picture))
@@ -191,6 +193,16 @@ def test_required_mode_logs_in_before_the_form(chromium, required_server: str, t
         "() => document.querySelector('#pictures img')?.naturalWidth > 0"
     )
     assert "token=" in page.get_attribute("#pictures img", "src")
+
+    page.fill("#topic", "Stopped at once")  # the event stream and cancel, with a media token
+    page.select_option("#voice_id", FAST_JOB["voice_id"])
+    page.fill("#duration", str(FAST_JOB["duration"]))
+    page.fill("#num_scenes", str(FAST_JOB["num_scenes"]))
+    page.click("#submit")
+    page.locator("#cancel").click()
+    page.wait_for_selector("#job-stage:text-is('Cancelled')")
+    assert page.locator("#job-error").inner_text()
+    page.locator("#library .badge", has_text="cancelled").wait_for()
 
     page.click("#logout")
     page.locator("#auth-form").wait_for()

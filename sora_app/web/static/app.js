@@ -38,6 +38,7 @@ class ApiError extends Error {
     this.status = status;
     this.code = body?.error;
     this.field = body?.field;
+    this.errors = body?.details?.errors; // every invalid field, not only the first
   }
 }
 
@@ -337,20 +338,24 @@ function clearErrors() {
   }
 }
 
-/** The server's message next to the field it names (e.g. `characters[0].name`), else below. */
-function showFieldError(error) {
-  const base = (error.field || "").split(/[.[]/)[0];
-  const slot = FORM_FIELDS.includes(base) && $(`#err-${base}`);
-  if (!slot) {
-    $("#form-error").textContent = error.message;
-    return;
+/** Each message next to the field it names (e.g. `characters[0].name`); the rest below. */
+function showFieldErrors(error) {
+  const errors = error.errors?.length ? error.errors : [error];
+  const invalid = [];
+  for (const { field, message } of errors) {
+    const base = (field || "").split(/[.[]/)[0];
+    const slot = FORM_FIELDS.includes(base) && $(`#err-${base}`);
+    const text = field && field !== base && !message.startsWith(field) ? `${field}: ${message}` : message;
+    const target = slot || $("#form-error");
+    target.textContent = [target.textContent, text].filter(Boolean).join("\n");
+    const control = slot && fieldControl(base, field);
+    if (control) {
+      control.setAttribute("aria-invalid", "true");
+      invalid.push(control);
+    }
   }
-  slot.textContent = error.message;
-  const control = fieldControl(base, error.field);
-  if (control) {
-    control.setAttribute("aria-invalid", "true");
-    control.focus();
-  }
+  invalid.sort((a, b) => (a.compareDocumentPosition(b) & Node.DOCUMENT_POSITION_FOLLOWING ? -1 : 1));
+  invalid[0]?.focus();
 }
 
 function fieldControl(base, field) {
@@ -369,7 +374,7 @@ async function submitForm(event) {
   clearErrors();
   const body = requestBody();
   if (!body.topic) {
-    showFieldError({ field: "topic", message: "Give the video a topic." });
+    showFieldErrors({ field: "topic", message: "Give the video a topic." });
     return;
   }
   const button = $("#submit");
@@ -379,7 +384,7 @@ async function submitForm(event) {
     await follow(started.job_id);
   } catch (error) {
     if (error instanceof ApiError && error.status < 500 && error.status !== 401) {
-      showFieldError(error);
+      showFieldErrors(error);
     } else if (!(error instanceof ApiError && error.status === 401)) {
       $("#form-error").textContent = error.message;
     }

@@ -34,7 +34,7 @@ from .schema import SCHEMA_BEFORE_KEY, current_revision, init_migrations, upgrad
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    app = Flask(__name__, instance_relative_config=False)
+    app = Flask(__name__, instance_relative_config=False, static_folder=None)  # api/web.py
     _configure(app, test_config)
     _configure_logging(app)
     init_request_ids(app)  # first: every later hook's logs and errors carry the id
@@ -109,7 +109,7 @@ def _init_extensions(app: Flask) -> None:
 
 BLUEPRINTS = (
     "generate", "tasks", "media", "health", "catalog", "uploads", "auth", "events", "scripts",
-    "videos", "media_library", "bulk", "api_keys", "v1_videos", "webhooks",
+    "videos", "media_library", "bulk", "api_keys", "v1_videos", "webhooks", "web",
 )  # fmt: skip
 """The api package's modules, each with one blueprint `bp`."""
 

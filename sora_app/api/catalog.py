@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, send_file
 
 from ..content import voices
-from ..jobs.spec import DURATION_MINUTES, IMAGE_MODES
+from ..jobs.spec import DURATION_MINUTES, IMAGE_MODES, JobSpec
 from ..pipeline.images import ASPECTS, IMAGE_STYLES
 from ..pipeline.music import MOOD_NAMES, STORY_MOODS, VOLUME_DB
 from ..pipeline.script import HOOK_INTENSITIES, PACINGS, PLATFORMS, STORY_TYPES
@@ -15,6 +15,12 @@ from ..pipeline.voices import DEFAULT_VOICE_ID
 from ..response_policy import MEDIA_MAX_AGE
 
 bp = Blueprint("catalog", __name__, url_prefix="/api")
+
+DEFAULTED = (
+    "story_type", "image_style", "image_mode", "voice_id", "duration", "hook_intensity",
+    "pacing", "num_scenes", "aspect_ratio", "music", "subtitles",
+)  # fmt: skip
+"""Fields whose default a form preselects (read from the request model, never repeated)."""
 
 
 @bp.get("/voices")
@@ -50,4 +56,5 @@ def list_options():
             "type": "boolean",
             "default_by_aspect_ratio": {a: word_captions_default(*wh) for a, wh in ASPECTS.items()},
         },
+        "defaults": {name: JobSpec.model_fields[name].default for name in DEFAULTED},
     }

@@ -4,6 +4,7 @@ with werkzeug's conditional rules kept, and X-Accel-Redirect when nginx is in fr
 from __future__ import annotations
 
 import os
+from typing import ClassVar
 
 import pytest
 
@@ -20,7 +21,7 @@ class RecordingWrapper:
     """Stands in for gunicorn's wsgi.file_wrapper: keeps the file-like it was given, and
     where its descriptor stood then (the offset gunicorn's sendfile starts from)."""
 
-    made: list[RecordingWrapper] = []
+    made: ClassVar[list[RecordingWrapper]] = []
 
     def __init__(self, filelike, blksize: int = 8192) -> None:
         self.filelike = filelike

@@ -1,7 +1,8 @@
 """sora_app: turns a topic into a finished, narrated video.
 
 `create_app` runs named steps: config -> logging -> extensions -> blueprints -> errors ->
-cli -> storage -> Socket.IO (in front of Flask) -> polled-read replays. It starts no job
+cli -> storage -> Socket.IO (in front of Flask) -> polled-read replays -> trusted proxy
+headers (outermost). It starts no job
 workers: the server entry point (wsgi.py) does, so CLI commands and tests decide for
 themselves.
 """
@@ -45,7 +46,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     _register_cli(app)
     _init_storage(app)
     _init_socketio(app)  # /socket.io/ never reaches Flask
-    init_polled_reads(app, init_change_counter(app))  # outermost: sees the raw request
+    init_polled_reads(app, init_change_counter(app))  # sees the raw request
+    _trust_proxies(app)  # outermost: every layer and gunicorn's access log see the client
     return app
 
 
@@ -90,9 +92,6 @@ def _init_extensions(app: Flask) -> None:
     init_auth(app)
     init_limiter(app)
     init_response_policy(app)
-    if app.config["PROXY_COUNT"]:  # behind nginx: the client's address, not the proxy's
-        count = int(app.config["PROXY_COUNT"])
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
     origins = list(app.config["CORS_ORIGINS"])
     cors.init_app(
         app,
@@ -126,6 +125,20 @@ def _init_socketio(app: Flask) -> None:
     from .api.sio import init_socketio
 
     init_socketio(app)
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Behind nginx: the client's address, scheme, host and path prefix, not the proxy's.
+
+    Outermost, and on the server's own environ dict, so Socket.IO, polled reads, rate-limit
+    keys and gunicorn's access log (%(h)s) all see the forwarded client. PROXY_COUNT=0 trusts
+    no X-Forwarded-* header at all.
+    """
+    count = int(app.config["PROXY_COUNT"])
+    if count:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=count, x_proto=count, x_host=count, x_prefix=count
+        )
 
 
 def _register_cli(app: Flask) -> None:

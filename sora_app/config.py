@@ -194,6 +194,9 @@ class Settings:
     RATE_LIMIT_REFRESH: str
     RATE_LIMIT_SUBMIT: str
     PROXY_COUNT: int
+    """Proxies in front whose X-Forwarded-For/-Proto/-Host/-Prefix are trusted (0: none)."""
+    ACCEL_REDIRECT_PREFIX: str
+    """nginx's internal location for the videos folder ("" = the app sends the bytes)."""
     LOCAL_VIDEO_MODELS: tuple[str, ...]
     """/v1/videos `model` names rendered by the local pipeline; others go to the gateway."""
     WEBHOOK_ALLOW_HOSTS: tuple[str, ...]
@@ -303,6 +306,7 @@ def load_settings() -> Settings:
         RATE_LIMIT_REFRESH=_env_limit("SORA_RATE_LIMIT_REFRESH", "60 per minute"),
         RATE_LIMIT_SUBMIT=_env_limit("SORA_RATE_LIMIT_SUBMIT", "30 per minute"),
         PROXY_COUNT=_env_int("SORA_PROXY_COUNT", 0, maximum=5),
+        ACCEL_REDIRECT_PREFIX=_accel_prefix(),
         LOCAL_VIDEO_MODELS=tuple(
             name.strip()
             for name in _env("SORA_LOCAL_VIDEO_MODELS", "sora-2,sora-2-pro,local").split(",")
@@ -342,6 +346,14 @@ def _allow_hosts(name: str) -> tuple[str, ...]:
     except ValueError as exc:
         raise ConfigError(f"{name}: {exc}") from None
     return tuple(item.strip() for item in raw.split(",") if item.strip())
+
+
+def _accel_prefix() -> str:
+    """An nginx location such as /_protected_videos/: the file name is appended to it."""
+    prefix = _env("SORA_ACCEL_REDIRECT_PREFIX", "")
+    if prefix and not (prefix.startswith("/") and prefix.endswith("/")):
+        raise ConfigError(f"SORA_ACCEL_REDIRECT_PREFIX must start and end with '/', got {prefix!r}")
+    return prefix
 
 
 EXECUTORS = ("thread", "celery")
@@ -409,6 +421,25 @@ def check_leases(lease: float, heartbeat: float) -> None:
             f"SORA_JOB_LEASE_SECONDS ({lease:g}) must be at least 3x "
             f"SORA_JOB_HEARTBEAT_SECONDS ({heartbeat:g})"
         )
+
+
+ENV_FILE = ROOT / ".env"
+"""`make run` reads it when present; what the environment already says wins."""
+
+
+def load_env_file(path: Path = ENV_FILE) -> bool:
+    """Fill os.environ from a .env file without overriding anything already set.
+
+    Only the server entry (sora_app.serve) calls it, before reading any setting, so
+    `cp .env.example .env` works for `make run` while tests and gunicorn started by systemd
+    or Docker (their own environment files) never pick up a developer's .env by accident.
+    """
+    if not path.is_file():
+        return False
+    from dotenv import load_dotenv
+
+    load_dotenv(path, override=False)
+    return True
 
 
 @dataclass(frozen=True)

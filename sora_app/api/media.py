@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, send_file
+from flask import Blueprint
 
 from ..auth import current_owner
 from ..errors import APIError
 from ..jobs import service
+from .media_send import send_media
 
 bp = Blueprint("media", __name__, url_prefix="/api")
 
@@ -26,4 +27,4 @@ def get_video(filename: str):
     path = service.media_file(filename, current_owner())
     if path is None:
         raise APIError(404, "VIDEO_NOT_FOUND", f"No video named {filename!r}.", field="filename")
-    return send_file(path, mimetype=MIMETYPES[match.group(1)], conditional=True, max_age=3600)
+    return send_media(path, MIMETYPES[match.group(1)], accel_name=filename)

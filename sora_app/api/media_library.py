@@ -7,6 +7,7 @@ from flask import Blueprint, request, send_file
 from ..auth import current_owner
 from ..content import media, stock
 from ..errors import APIError
+from .media_send import send_media
 from .uploads import uploaded_file
 from .validation import int_arg, json_body, page_args
 
@@ -62,7 +63,7 @@ def get_media(media_id: str):
 @bp.get("/<media_id>/content")
 def get_media_content(media_id: str):
     row = media.get(media_id, current_owner())
-    return send_file(media.file_of(row), mimetype=row.mime, conditional=True, max_age=3600)
+    return send_media(media.file_of(row), row.mime)
 
 
 @bp.delete("/<media_id>")

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
+
 def _default_redis_url() -> str:
     """Database 15 alone; under pytest-xdist each worker its own (1-7), since tests flush it.
 

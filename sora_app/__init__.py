@@ -25,6 +25,7 @@ from .change_counter import init_change_counter
 from .config import check_leases, load_settings
 from .errors import register_error_handlers
 from .extensions import cors, db, sock
+from .media_replay import init_media_replay
 from .observe import log_format
 from .observe.metrics import init_metrics
 from .observe.request_ids import init_request_ids
@@ -47,6 +48,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     _init_storage(app)
     _init_socketio(app)  # /socket.io/ never reaches Flask
     init_polled_reads(app, init_change_counter(app))  # sees the raw request
+    init_media_replay(app)  # a player's next range, sent without Flask
     _trust_proxies(app)  # outermost: every layer and gunicorn's access log see the client
     return app
 

@@ -208,6 +208,8 @@ class Settings:
     IMAGE_URL_ALLOW_HOSTS: tuple[str, ...]
     """Non-public hosts a /v1 input_reference.image_url may name (providers.ssrf)."""
     IMAGE_URL_TIMEOUT_SECONDS: float
+    MEDIA_REPLAY_SECONDS: float
+    """How long Flask's yes to a video request is reused below Flask (media_replay.py)."""
     LOG_FORMAT: str
     """text (default) or json: one JSON object a line, with the request id."""
     METRICS_TOKEN: str
@@ -315,6 +317,7 @@ def load_settings() -> Settings:
         WEBHOOK_ALLOW_HOSTS=_allow_hosts("SORA_WEBHOOK_ALLOW_HOSTS"),
         IMAGE_URL_ALLOW_HOSTS=_allow_hosts("SORA_IMAGE_URL_ALLOW_HOSTS"),
         IMAGE_URL_TIMEOUT_SECONDS=_env_float("SORA_IMAGE_URL_TIMEOUT_SECONDS", 15.0, minimum=0.5),
+        MEDIA_REPLAY_SECONDS=_env_float("SORA_MEDIA_REPLAY_SECONDS", 5.0, minimum=0.0),
         LOG_FORMAT=_log_format(),
         METRICS_TOKEN=_env("SORA_METRICS_TOKEN", ""),
         WEBHOOK_MAX_ATTEMPTS=_env_int("SORA_WEBHOOK_MAX_ATTEMPTS", 8, minimum=1, maximum=50),

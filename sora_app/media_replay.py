@@ -9,6 +9,9 @@ answered here:
 Flask's own headers (CORS, caching, ETag, Last-Modified) with this request's range, and the
 body handed to the server's `wsgi.file_wrapper`, which gunicorn sends with sendfile.
 
+Behind nginx with X-Accel-Redirect the remembered answer is Flask's header-only one, and
+nginx sends the bytes and the range from its internal location.
+
 What keeps it exact and safe:
 - only what Flask already allowed, to the identical credentials, for at most a few seconds
   (a logout or a deleted video is seen by Flask again after that; a deleted file is seen at
@@ -61,6 +64,8 @@ class Allowed:
     mtime_ns: int
     headers: tuple[tuple[str, str], ...]
     at: float
+    accel: bool = False
+    """Flask handed the bytes to nginx (X-Accel-Redirect): the answer is only headers."""
 
 
 class MediaReplay:
@@ -111,9 +116,9 @@ class MediaReplay:
         except OSError:
             return
         kept = tuple((k, v) for k, v in headers if k.lower() not in PER_ANSWER)
-        if any(k.lower() == "x-accel-redirect" for k, _ in kept):
-            return  # nginx sends these bytes; nothing to save here
-        allowed = Allowed(path, stat.st_ino, stat.st_size, stat.st_mtime_ns, kept, self.clock())
+        accel = any(k.lower() == "x-accel-redirect" for k, _ in kept)
+        stamp = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+        allowed = Allowed(path, *stamp, kept, self.clock(), accel)
         with self._lock:
             self._allowed[key] = allowed
             self._allowed.move_to_end(key)
@@ -124,6 +129,13 @@ class MediaReplay:
         """The same file with this request's range, or None to let Flask answer."""
         if any(name in environ for name in CONDITIONAL):
             return None
+        if allowed.accel:  # nginx reads the Range itself from its internal location
+            if not os.path.exists(allowed.path):
+                return None
+            start_response("200 OK", [*allowed.headers, ("Content-Length", "0"),
+                                      (REQUEST_ID, request_id_of(environ))])  # fmt: skip
+            self.replayed += 1
+            return [b""]
         span = _span(environ.get("HTTP_RANGE"), allowed.size)
         if span is None:
             return None

@@ -140,3 +140,21 @@ def test_it_can_be_switched_off(tmp_path):
             layer = getattr(layer, "app", None) or getattr(layer, "inner", None)
     finally:
         close_app(app)
+
+
+def test_behind_nginx_the_header_only_answer_is_replayed(tmp_path):
+    app = create_app({**app_config(tmp_path), "ACCEL_REDIRECT_PREFIX": "/_protected_videos/"})
+    try:
+        (app.config["VIDEOS_DIR"] / NAME).write_bytes(os.urandom(1000))
+        publish(app, NAME)
+        layer = replayer(app, Clock())
+        client = app.test_client()
+        first = get(client, {"Range": "bytes=0-9"})
+        again = get(client, {"Range": "bytes=10-19"})
+        assert layer.replayed == 1 and again.status_code == 200 and again.data == b""
+        for name in ("X-Accel-Redirect", "Content-Type", "Cache-Control"):
+            assert again.headers[name] == first.headers[name]
+        (app.config["VIDEOS_DIR"] / NAME).unlink()
+        assert get(client, {"Range": "bytes=0-9"}).status_code == 404
+    finally:
+        close_app(app)

@@ -38,6 +38,7 @@ from werkzeug.wsgi import wrap_file
 from .api.media_send import BLOCK, FileRange
 from .observe.request_context import HEADER as REQUEST_ID
 from .observe.request_context import request_id_of
+from .polled_reads import StartResponse
 
 VIDEO = re.compile(r"/api/video/[A-Za-z0-9][A-Za-z0-9_-]{0,120}\.mp4")
 RANGE = re.compile(r"bytes=(\d*)-(\d*)")
@@ -50,8 +51,6 @@ IDENTITY = (
 CONDITIONAL = ("HTTP_IF_RANGE", "HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE", "HTTP_IF_MATCH")
 PER_ANSWER = frozenset({"content-length", "content-range", "date", REQUEST_ID.lower()})
 """Headers each answer makes for itself; the rest are Flask's, kept."""
-
-StartResponse = Callable[..., Any]
 
 
 @dataclass(frozen=True)

@@ -21,16 +21,12 @@ import os
 import signal
 import sys
 import threading
-from pathlib import Path
 from typing import Any
 
 from sora_app.config import load_server_settings
 from sora_app.gunicorn_errors import install as install_json_errors
 
 _server = load_server_settings()
-os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(_server.metrics_dir))
-"""Before any worker imports prometheus-client: each worker's metric values go to files there,
-and /metrics in any worker sums them all (sora_app.observe.metrics)."""
 install_json_errors()  # gunicorn's own 400/414/431 answers in our JSON shape, not HTML
 
 bind = f"{_server.host}:{_server.port}"
@@ -163,8 +159,12 @@ def worker_exit(server: Any, worker: Any) -> None:
 
 
 def on_starting(server: Any) -> None:
-    """A fresh metrics folder per server start: the last run's workers are gone."""
-    folder = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    """Each worker's metric values go to files in one folder, and /metrics in any worker sums
+    them all (sora_app.observe.metrics): set for the master, whose forks (the workers) import
+    prometheus-client after this. Here, not at import, so importing this module (a test does)
+    changes no environment. A fresh folder per start: the last run's workers are gone."""
+    folder = _server.metrics_dir
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
     folder.mkdir(parents=True, exist_ok=True)
     for stale in folder.glob("*.db"):
         stale.unlink(missing_ok=True)

@@ -91,8 +91,12 @@ def test_generate_waits_with_progress_then_downloads_a_playable_video(server, tm
     assert url.startswith(server) and requests.get(url, timeout=30).content == out.read_bytes()
 
 
+LONG_OPTIONS = [*FAST_OPTIONS[:6], "--duration", "1", *FAST_OPTIONS[8:]]
+"""A minute of narration: still running when the next client process starts, on a busy box."""
+
+
 def test_cancel_stops_a_running_job(server, tmp_path):
-    started = run_client(server, "generate", *FAST_OPTIONS, "--json", cwd=tmp_path)
+    started = run_client(server, "generate", *LONG_OPTIONS, "--json", cwd=tmp_path)
     job_id = json.loads(started.stdout)["job_id"]
     wait_for_state(server, job_id, {"running"}, tmp_path)
     cancelled = run_client(server, "cancel", job_id, cwd=tmp_path)

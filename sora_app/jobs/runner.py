@@ -63,7 +63,14 @@ def notify_cancel(job_id: str) -> bool:
 
 def run_job(app: Flask, job_id: str, owner: str, stopping: threading.Event | None = None) -> None:
     """Entry point for an executor thread (or a Celery task) holding the job's lease."""
-    request_context.current.set(f"job-{job_id}")  # its logs and upstream calls carry the job
+    tagged = request_context.current.set(f"job-{job_id}")  # its logs and upstream calls
+    try:
+        _run_job(app, job_id, owner, stopping)
+    finally:
+        request_context.current.reset(tagged)  # the thread's next job has its own
+
+
+def _run_job(app: Flask, job_id: str, owner: str, stopping: threading.Event | None) -> None:
     with app.app_context():
         flags = _Flags(
             threading.Event(), threading.Event(), threading.Event(), stopping or threading.Event()

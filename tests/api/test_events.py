@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -116,14 +117,26 @@ def test_idle_stream_sends_heartbeats(sse_server):
 
 
 def test_stream_limit_is_a_429_not_a_hang(sse_server):
-    first = requests.get(f"{sse_server}/api/events", stream=True, timeout=10)
-    second = requests.get(f"{sse_server}/api/events", stream=True, timeout=10)
+    url = f"{sse_server}/api/events"
+    opened: list[requests.Response] = []
+    deadline = time.monotonic() + 60
     try:
-        third = requests.get(f"{sse_server}/api/events", timeout=10)
-        assert third.status_code == 429 and third.json()["error"] == "TOO_MANY_STREAMS"
+        while len(opened) < 2:  # a stream the last test closed may keep its slot a moment more
+            answer = requests.get(url, stream=True, timeout=10)
+            if answer.status_code == 200:
+                opened.append(answer)
+                continue
+            answer.close()
+            assert answer.status_code == 429 and time.monotonic() < deadline
+            time.sleep(0.1)
+        third = requests.get(url, stream=True, timeout=10)  # never read a stream to its end
+        try:
+            assert third.status_code == 429 and third.json()["error"] == "TOO_MANY_STREAMS"
+        finally:
+            third.close()
     finally:
-        first.close()
-        second.close()
+        for answer in opened:
+            answer.close()
 
 
 def test_other_users_stream_is_404(sse_server):

@@ -61,6 +61,7 @@ def test_a_dropped_in_voice_is_listed_and_bad_files_are_skipped(client, app, cap
     assert voices[VOICE] == {
         "id": VOICE, "name": "Tester (medium)", "engine": "piper", "language": "en-US",
         "gender": "unknown", "style": "your own Piper voice, 22050 Hz", "default": False,
+        "available": True,
     }  # fmt: skip
     assert not [v for v in voices if v.startswith("piper_") and v != VOICE]
     assert answer.get_json()["default"] == "male_narrator_deep" and "espeak_male" in voices

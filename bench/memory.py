@@ -111,6 +111,9 @@ class Api:
         """Submit one job and wait until it ends: (its final status, wall seconds)."""
         began = time.monotonic()
         answer = self.post("/api/generate-video", body)
+        while isinstance(answer, dict) and answer.get("error") == "RATE_LIMITED":
+            time.sleep(float(answer["details"].get("retry_after", 5)))  # fast jobs: 30/min
+            answer = self.post("/api/generate-video", body)
         job_id = answer.get("job_id") if isinstance(answer, dict) else None
         if not job_id:
             raise SystemExit(f"submit refused: {answer}")

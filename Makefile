@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 PYTEST_WORKERS ?= 3
 XDIST := $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadfile)
 
-.PHONY: install run test test-fast test-postgresql lint format pytest worker beat bench-e2e bench-reads bench-events fake-upstreams clean
+.PHONY: install run test test-fast test-postgresql lint format pytest worker beat bench-e2e bench-reads bench-events bench-memory fake-upstreams clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "python3 is required but was not found on PATH."; exit 1; }
@@ -65,6 +65,10 @@ bench-reads: install
 
 bench-events: install
 	$(BIN)/python bench/events.py
+
+# Issue 12 part 5: the worker's RSS after each of 150 tiny jobs (~10 min), see BENCHMARKS.md.
+bench-memory: install
+	$(BIN)/python bench/memory.py --jobs 150
 
 # Fake hosted services (chat, images, speech, stock, videos) for demos: see README "Hosted services".
 fake-upstreams: install

@@ -65,10 +65,13 @@ def _collect(wav: ctypes.POINTER(ctypes.c_short), num_samples: int, events: obje
     """Copy each block espeak hands back, because its buffer is reused after we return.
 
     The block's WORD events are kept too: they are the engine's own word positions, exact
-    to the millisecond, which word-timed captions need.
+    to the millisecond, which word-timed captions need. Copied with string_at, not
+    np.ctypeslib.as_array: that makes (and ctypes caches forever) a new array and pointer type
+    for every block length, a leak of ~0.5 KiB per distinct length in a long-lived worker.
     """
     if wav and num_samples > 0:
-        _chunks.append(np.ctypeslib.as_array(wav, shape=(num_samples,)).astype(np.int16))
+        data = ctypes.string_at(wav, num_samples * ctypes.sizeof(ctypes.c_short))
+        _chunks.append(np.frombuffer(data, dtype=np.int16))
     k = 0
     while events and events[k].type != _EVENT_LIST_TERMINATED:
         if events[k].type == _EVENT_WORD:

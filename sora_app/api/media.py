@@ -9,6 +9,8 @@ from flask import Blueprint, send_file
 from ..auth import current_owner
 from ..errors import APIError
 from ..jobs import service
+from .docs import Binary, documented
+from .schemas.jobs import RangeHeaders
 
 bp = Blueprint("media", __name__, url_prefix="/api")
 
@@ -19,6 +21,18 @@ MIMETYPES = {"mp4": "video/mp4", "jpg": "image/jpeg"}
 
 
 @bp.get("/video/<filename>")
+@documented(
+    "A finished video (MP4) or thumbnail (.jpg), with Range",
+    headers=RangeHeaders,
+    responses={
+        200: Binary(("video/mp4", "image/jpeg")),
+        206: Binary(("video/mp4",), "A range"),
+        304: Binary((), "Not modified"),
+        416: Binary((), "Range not satisfiable"),
+    },
+    errors={404: "VIDEO_NOT_FOUND"},
+    auth="media",
+)
 def get_video(filename: str):
     match = SERVABLE.match(filename)
     if match is None:

@@ -68,7 +68,7 @@ def get_api_docs():
 @bp.get("/api-docs/<asset>")
 @documented(
     "Swagger UI's assets",
-    {200: Binary(("text/css", "application/javascript", "image/png"))},
+    {200: Binary(("text/css", "text/javascript", "image/png"))},
     errors={404: "NOT_FOUND"},
     auth="public",
 )

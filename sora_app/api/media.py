@@ -26,11 +26,10 @@ MIMETYPES = {"mp4": "video/mp4", "jpg": "image/jpeg"}
     headers=RangeHeaders,
     responses={
         200: Binary(("video/mp4", "image/jpeg")),
-        206: Binary(("video/mp4",), "A range"),
+        206: Binary(("video/mp4", "image/jpeg"), "A range"),
         304: Binary((), "Not modified"),
-        416: Binary((), "Range not satisfiable"),
     },
-    errors={404: "VIDEO_NOT_FOUND"},
+    errors={404: "VIDEO_NOT_FOUND", 416: "REQUESTED_RANGE_NOT_SATISFIABLE"},
     auth="media",
 )
 def get_video(filename: str):

@@ -22,6 +22,9 @@ from .validation import int_arg, json_body, page_args
 
 bp = Blueprint("media_library", __name__, url_prefix="/api/media")
 
+MEDIA_TYPES = ("image/jpeg", "image/png", "audio/mp4")
+"""What a library file is served as (pictures are stored as JPEG or PNG, sounds as AAC)."""
+
 
 @bp.post("")
 @documented(
@@ -106,9 +109,9 @@ def get_media(media_id: str):
 @bp.get("/<media_id>/content")
 @documented(
     "A media item's bytes (Range works)",
-    {200: Binary(("image/jpeg", "image/png", "audio/mp4")), 206: Binary((), "A range")},
+    {200: Binary(MEDIA_TYPES), 206: Binary(MEDIA_TYPES, "A range")},
     headers=RangeHeaders,
-    errors={404: "MEDIA_NOT_FOUND"},
+    errors={404: "MEDIA_NOT_FOUND", 416: "REQUESTED_RANGE_NOT_SATISFIABLE"},
     auth="media",
 )
 def get_media_content(media_id: str):

@@ -169,7 +169,7 @@ def _wait_until_stopped(job_id: str, owner: str) -> None:
     query=ContentQuery,
     responses={
         200: Binary(("video/mp4", "image/webp", "image/jpeg")),
-        206: Binary(("video/mp4",), "A range"),
+        206: Binary(("video/mp4", "image/webp", "image/jpeg"), "A range"),
     },
     errors={
         400: "INVALID_VARIANT",

@@ -94,13 +94,13 @@ def mp4(path: Path) -> None:
     )  # fmt: skip
 
 
-def finished_jobs(app) -> tuple[str, str]:
+def finished_jobs(app, owner: str = "local") -> tuple[str, str]:
     """A completed job with real files, and a failed one, as the runner leaves them."""
     mp4(app.config["VIDEOS_DIR"] / "video_done.mp4")
     Image.new("RGB", (64, 64), "teal").save(app.config["VIDEOS_DIR"] / "video_done.jpg")
     with app.app_context():
-        done = store.create_job({"topic": "Done"}, owner_id="local").id
-        bad = store.create_job({"topic": "Bad"}, owner_id="local").id
+        done = store.create_job({"topic": "Done"}, owner_id=owner).id
+        bad = store.create_job({"topic": "Bad"}, owner_id=owner).id
         assert store.claim_next("w", 30) == done
         store.complete(done, "w", "video_done.mp4", "video_done.jpg", 1.0)
         assert store.claim_next("w", 30) == bad

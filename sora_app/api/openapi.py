@@ -82,7 +82,7 @@ def build(app: Flask) -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
         "info": {"title": "sora_app", "version": VERSION, "description": intro},
-        "tags": _tags(ops),
+        "tags": _tags(paths),
         "paths": dict(sorted(paths.items())),
         "components": {"schemas": schemas, "securitySchemes": SECURITY_SCHEMES},
     }
@@ -267,11 +267,13 @@ TAGS = {
     "media_library": "The caller's pictures and sounds, and stock search.",
     "bulk": "Many videos in one request.",
     "v1_videos": "The OpenAI Videos API (errors in OpenAI's shape).",
-    "__flask_sock": "WebSocket /ws: contract 2's live task updates.",
+    "live": "WebSocket /ws: contract 2's live task updates.",
     "api_docs": "This document and its viewer.",
 }
 
 
-def _tags(ops: list[tuple[Rule, str, Doc | None]]) -> list[dict[str, str]]:
-    used = dict.fromkeys(rule.endpoint.rpartition(".")[0] or "app" for rule, _m, _d in ops)
-    return [{"name": name, "description": TAGS.get(name, "")} for name in used]
+def _tags(paths: dict[str, dict[str, Any]]) -> list[dict[str, str]]:
+    """The tags the operations use, in TAGS' order (the order Swagger UI shows them in)."""
+    used = {tag for item in paths.values() for op in item.values() for tag in op["tags"]}
+    order = [*TAGS, *sorted(used - set(TAGS))]
+    return [{"name": name, "description": TAGS.get(name, "")} for name in order if name in used]

@@ -297,6 +297,7 @@ def check_handshake() -> None:
     responses={101: Binary((), "Switching protocols: the socket speaks JSON messages")},
     errors={400: "BAD_HANDSHAKE", 426: "UPGRADE_REQUIRED, UNSUPPORTED_WEBSOCKET_VERSION"},
     auth="media",
+    tags=("live",),
     websocket=True,
 )
 def live_updates(ws: Server) -> None:

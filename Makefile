@@ -4,6 +4,11 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 PYTEST_ARGS ?=
+# Test files run side by side in this many processes (pytest-xdist; a file stays in one, so
+# its module-wide servers start once): most tests wait on servers and ffmpeg, not on a core.
+# PYTEST_WORKERS=0 runs everything in one process (easier to read, to debug with -x or pdb).
+PYTEST_WORKERS ?= 3
+XDIST := $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadfile)
 
 .PHONY: install run test test-fast test-postgresql lint format pytest worker beat bench-e2e bench-reads bench-events fake-upstreams clean
 
@@ -38,18 +43,18 @@ format: install
 	$(BIN)/ruff format .
 
 pytest: install
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(XDIST) $(PYTEST_ARGS)
 
 test: lint pytest
 
 # The same suite with every app and server on PostgreSQL (SORA_TEST_POSTGRES_URL, default the
 # local `test` database; one schema per test): the distributed deployment's database.
 test-postgresql: install
-	SORA_TEST_DATABASE=postgresql $(BIN)/python -m pytest $(PYTEST_ARGS)
+	SORA_TEST_DATABASE=postgresql $(BIN)/python -m pytest $(XDIST) $(PYTEST_ARGS)
 
 # The quick local loop: everything but the long renders marked slow (CI runs those).
 test-fast: lint
-	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(XDIST) -m "not slow" $(PYTEST_ARGS)
 
 bench-e2e: install
 	$(BIN)/python bench/e2e.py

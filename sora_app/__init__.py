@@ -1,7 +1,8 @@
 """sora_app: turns a topic into a finished, narrated video.
 
 `create_app` runs named steps: config -> logging -> extensions -> blueprints -> errors ->
-cli -> storage -> Socket.IO (in front of Flask) -> polled-read replays. It starts no job
+cli -> storage -> Socket.IO (in front of Flask) -> polled-read replays -> trusted proxy
+headers (outermost). It starts no job
 workers: the server entry point (wsgi.py) does, so CLI commands and tests decide for
 themselves.
 """
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 import fcntl
 import importlib
-import logging
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -25,23 +25,31 @@ from .change_counter import init_change_counter
 from .config import check_leases, load_settings
 from .errors import register_error_handlers
 from .extensions import cors, db, sock
+from .media_replay import init_media_replay
+from .observe import log_format
+from .observe.metrics import init_metrics
+from .observe.request_ids import init_request_ids
 from .polled_reads import init_polled_reads
 from .ratelimits import init_limiter
 from .response_policy import init_response_policy
-from .schema import init_migrations, upgrade_schema
+from .schema import SCHEMA_BEFORE_KEY, current_revision, init_migrations, upgrade_schema
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    app = Flask(__name__, instance_relative_config=False)
+    app = Flask(__name__, instance_relative_config=False, static_folder=None)  # api/web.py
     _configure(app, test_config)
     _configure_logging(app)
+    init_request_ids(app)  # first: every later hook's logs and errors carry the id
+    init_metrics(app)
     _init_extensions(app)
     _register_blueprints(app)
     register_error_handlers(app)
     _register_cli(app)
     _init_storage(app)
     _init_socketio(app)  # /socket.io/ never reaches Flask
-    init_polled_reads(app, init_change_counter(app))  # outermost: sees the raw request
+    init_polled_reads(app, init_change_counter(app))  # sees the raw request
+    init_media_replay(app)  # a player's next range, sent without Flask
+    _trust_proxies(app)  # outermost: every layer and gunicorn's access log see the client
     return app
 
 
@@ -66,10 +74,7 @@ def _configure(app: Flask, test_config: dict[str, Any] | None) -> None:
 
 
 def _configure_logging(app: Flask) -> None:
-    if not logging.getLogger().handlers:
-        logging.basicConfig(
-            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
-        )
+    log_format.configure(app.config["LOG_FORMAT"])
 
 
 @event.listens_for(Engine, "connect")
@@ -89,9 +94,6 @@ def _init_extensions(app: Flask) -> None:
     init_auth(app)
     init_limiter(app)
     init_response_policy(app)
-    if app.config["PROXY_COUNT"]:  # behind nginx: the client's address, not the proxy's
-        count = int(app.config["PROXY_COUNT"])
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
     origins = list(app.config["CORS_ORIGINS"])
     cors.init_app(
         app,
@@ -108,7 +110,7 @@ def _init_extensions(app: Flask) -> None:
 
 BLUEPRINTS = (
     "generate", "tasks", "media", "health", "catalog", "uploads", "auth", "events", "scripts",
-    "videos", "media_library", "bulk", "api_keys", "v1_videos", "webhooks", "api_docs",
+    "videos", "media_library", "bulk", "api_keys", "v1_videos", "webhooks", "web", "api_docs",
 )  # fmt: skip
 """The api package's modules, each with one blueprint `bp`."""
 
@@ -125,6 +127,20 @@ def _init_socketio(app: Flask) -> None:
     from .api.sio import init_socketio
 
     init_socketio(app)
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Behind nginx: the client's address, scheme, host and path prefix, not the proxy's.
+
+    Outermost, and on the server's own environ dict, so Socket.IO, polled reads, rate-limit
+    keys and gunicorn's access log (%(h)s) all see the forwarded client. PROXY_COUNT=0 trusts
+    no X-Forwarded-* header at all.
+    """
+    count = int(app.config["PROXY_COUNT"])
+    if count:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=count, x_proto=count, x_host=count, x_prefix=count
+        )
 
 
 def _register_cli(app: Flask) -> None:
@@ -144,4 +160,5 @@ def _init_storage(app: Flask) -> None:
         from .content import tables  # noqa: F401
         from .jobs import batch_tables, upstream_deletes, webhook_tables  # noqa: F401
 
+        app.extensions[SCHEMA_BEFORE_KEY] = current_revision()
         upgrade_schema()

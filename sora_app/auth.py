@@ -2,7 +2,8 @@
 
 AUTH_MODE=open (a local box): a request without a token belongs to the local user, so the
 Vite app and curl work unchanged; a token, when sent, must be valid. AUTH_MODE=required:
-every /api route except auth, health and docs needs a valid access token or API key.
+every /api route except auth, health, docs and the catalogue of choices (PUBLIC_ENDPOINTS)
+needs a valid access token or API key.
 /v1 (the OpenAI SDK's surface) is looser in open mode: the SDK always sends some key, so any
 bearer that is not one of ours is the local user, and SDK examples work as written.
 """
@@ -26,6 +27,8 @@ PUBLIC_PREFIXES = ("/api/auth/", "/api/docs", "/api/openapi.json")
 OPENAI_PREFIX = "/v1/"
 GUARDED_UNDER_PUBLIC = ("/api/auth/api-keys",)
 """Routes under a public prefix that act for a user all the same."""
+PUBLIC_ENDPOINTS = frozenset({"catalog.list_options", "catalog.list_voices_view"})
+"""Server-wide lists, the same for everyone: a login page shows the form with them."""
 MEDIA_TOKEN_ENDPOINTS = frozenset(
     {
         "media.get_video",
@@ -100,7 +103,9 @@ def _guard() -> None:
         g.owner_id = api_keys.verify(key).user_id
         g.via_api_key = True
         return
-    optional = current_app.config["AUTH_MODE"] == "open"
+    optional = (
+        current_app.config["AUTH_MODE"] == "open" or request.endpoint in PUBLIC_ENDPOINTS
+    )  # a token, when sent, must still be valid
     if optional and _no_token_sent():
         g.owner_id = LOCAL_USER_ID  # what verify_jwt_in_request(optional) decides, done cheaply
         return

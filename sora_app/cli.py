@@ -1,4 +1,5 @@
-"""flask commands: `flask --app sora_app init-db`, `flask --app sora_app generate TOPIC`.
+"""flask commands: `init-db`, `create-user`, `generate TOPIC`, `api-keys …`; the job
+commands (`jobs …`, `cleanup`) are in cli_jobs.py. Run as `flask --app sora_app <command>`.
 
 Flask-Migrate adds `flask --app sora_app db …` (upgrade, downgrade, current, history).
 """
@@ -11,24 +12,34 @@ import socket
 import threading
 
 import click
-from flask import Flask, current_app
+from flask import Flask
 from flask.cli import AppGroup
 
 from .extensions import db
 from .models import LOCAL_USER_ID
-from .schema import upgrade_schema
+from .schema import SCHEMA_BEFORE_KEY, revisions_between, upgrade_schema
 
 
 def register_commands(app: Flask) -> None:
+    from .cli_jobs import cleanup_cmd, jobs_cli
+
     app.cli.add_command(jobs_cli)
+    app.cli.add_command(cleanup_cmd)
     app.cli.add_command(api_keys_cli)
+    app.cli.add_command(create_user)
 
     @app.cli.command("init-db")
     def init_db() -> None:
         """Migrate the schema to the newest revision (create_app already does; kept for
         explicit set-ups and scripts)."""
+        before = app.extensions.get(SCHEMA_BEFORE_KEY)  # where the start found the database
         revision = upgrade_schema()
         url = db.engine.url.render_as_string(hide_password=True)
+        applied = revisions_between(before, revision)
+        for name, doc in applied:
+            click.echo(f"applied migration {name}: {doc}")
+        if not applied:
+            click.echo(f"no migrations to apply (already at {revision})")
         click.echo(f"database ready at revision {revision}: {url}")
 
     @app.cli.command("generate")
@@ -69,36 +80,31 @@ def register_commands(app: Flask) -> None:
         click.echo(json.dumps(job.to_progress_dict(), indent=2))
 
 
-@click.group("jobs", cls=AppGroup)
-def jobs_cli() -> None:
-    """Job maintenance: `flask --app sora_app jobs reap|prune` (cron-friendly, idempotent)."""
+@click.command("create-user")
+@click.argument("username")
+@click.option("--email", help="Optional; also works as the login name.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from stdin (one line).")
+def create_user(username: str, email: str | None, password_stdin: bool) -> None:
+    """Make an account (the same rules as POST /api/auth/register); prompts for the password."""
+    from pydantic import ValidationError
 
+    from . import auth
+    from .api.auth import RegisterRequest
+    from .errors import APIError
 
-@jobs_cli.command("reap")
-def reap_jobs() -> None:
-    """Re-queue jobs whose worker died (lease expired) and hand them to the executor."""
-    from .jobs import maintenance
-    from .jobs.executors import create_executor
-
-    app = current_app._get_current_object()
-    report = maintenance.reap(app, create_executor(app))
-    click.echo(
-        f"requeued={len(report.requeued)} failed={len(report.failed)} "
-        f"resubmitted={len(report.resubmitted)}"
-    )
-
-
-@jobs_cli.command("prune")
-@click.option("--days", type=float, default=None, help="Override SORA_JOB_RETENTION_DAYS.")
-def prune_jobs(days: float | None) -> None:
-    """Delete finished jobs past the retention (a completed one only once its video is gone),
-    and render pieces past theirs (SORA_ARTEFACT_RETENTION_DAYS, SORA_ARTEFACT_MAX_MB)."""
-    from .jobs import maintenance
-
-    app = current_app._get_current_object()
-    pruned = maintenance.prune(app, days=days)
-    pieces = maintenance.prune_artefacts(app)
-    click.echo(f"pruned={len(pruned)} artefacts_pruned={pieces}")
+    if password_stdin:
+        password = click.get_text_stream("stdin").readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        body = RegisterRequest(username=username, email=email, password=password)
+        user = auth.create_user(body.username, body.email, body.password)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise click.ClickException(f"{first['loc'][0]}: {first['msg']}") from None
+    except APIError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"created user {user.username} id={user.id}")
 
 
 @click.group("api-keys", cls=AppGroup)
@@ -106,7 +112,7 @@ def api_keys_cli() -> None:
     """API keys for operators: `flask --app sora_app api-keys create|list|revoke`."""
 
 
-def _user_id(username: str) -> str:
+def user_id(username: str) -> str:
     """A user's id by username or email; `local` is open mode's local user."""
     from sqlalchemy import or_, select
 
@@ -130,7 +136,7 @@ def create_api_key(username: str, name: str) -> None:
     """Print a new key once; only its hash is kept."""
     from . import api_keys
 
-    key, raw = api_keys.create(_user_id(username), name[:100])
+    key, raw = api_keys.create(user_id(username), name[:100])
     click.echo(f"id={key.id} prefix={key.prefix}")
     click.echo(raw)
 
@@ -140,7 +146,7 @@ def create_api_key(username: str, name: str) -> None:
 def list_api_keys(username: str) -> None:
     from . import api_keys
 
-    for key in api_keys.list_for(_user_id(username)):
+    for key in api_keys.list_for(user_id(username)):
         used = key.last_used_at.isoformat() if key.last_used_at else "never"
         click.echo(f"{key.id}  {key.prefix}…  {key.name!r}  last used {used}")
 
@@ -151,6 +157,6 @@ def list_api_keys(username: str) -> None:
 def revoke_api_key(username: str, key_id: str) -> None:
     from . import api_keys
 
-    if not api_keys.revoke(_user_id(username), key_id):
+    if not api_keys.revoke(user_id(username), key_id):
         raise click.ClickException(f"No live key {key_id} for {username!r}.")
     click.echo(f"revoked {key_id}")

@@ -194,6 +194,9 @@ class Settings:
     RATE_LIMIT_REFRESH: str
     RATE_LIMIT_SUBMIT: str
     PROXY_COUNT: int
+    """Proxies in front whose X-Forwarded-For/-Proto/-Host/-Prefix are trusted (0: none)."""
+    ACCEL_REDIRECT_PREFIX: str
+    """nginx's internal location for the videos folder ("" = the app sends the bytes)."""
     LOCAL_VIDEO_MODELS: tuple[str, ...]
     """/v1/videos `model` names rendered by the local pipeline; others go to the gateway."""
     WEBHOOK_ALLOW_HOSTS: tuple[str, ...]
@@ -205,6 +208,12 @@ class Settings:
     IMAGE_URL_ALLOW_HOSTS: tuple[str, ...]
     """Non-public hosts a /v1 input_reference.image_url may name (providers.ssrf)."""
     IMAGE_URL_TIMEOUT_SECONDS: float
+    MEDIA_REPLAY_SECONDS: float
+    """How long Flask's yes to a video request is reused below Flask (media_replay.py)."""
+    LOG_FORMAT: str
+    """text (default) or json: one JSON object a line, with the request id."""
+    METRICS_TOKEN: str
+    """When set, /metrics answers only `Authorization: Bearer <it>`."""
 
     def as_flask_config(self) -> dict:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -299,6 +308,7 @@ def load_settings() -> Settings:
         RATE_LIMIT_REFRESH=_env_limit("SORA_RATE_LIMIT_REFRESH", "60 per minute"),
         RATE_LIMIT_SUBMIT=_env_limit("SORA_RATE_LIMIT_SUBMIT", "30 per minute"),
         PROXY_COUNT=_env_int("SORA_PROXY_COUNT", 0, maximum=5),
+        ACCEL_REDIRECT_PREFIX=_accel_prefix(),
         LOCAL_VIDEO_MODELS=tuple(
             name.strip()
             for name in _env("SORA_LOCAL_VIDEO_MODELS", "sora-2,sora-2-pro,local").split(",")
@@ -307,6 +317,9 @@ def load_settings() -> Settings:
         WEBHOOK_ALLOW_HOSTS=_allow_hosts("SORA_WEBHOOK_ALLOW_HOSTS"),
         IMAGE_URL_ALLOW_HOSTS=_allow_hosts("SORA_IMAGE_URL_ALLOW_HOSTS"),
         IMAGE_URL_TIMEOUT_SECONDS=_env_float("SORA_IMAGE_URL_TIMEOUT_SECONDS", 15.0, minimum=0.5),
+        MEDIA_REPLAY_SECONDS=_env_float("SORA_MEDIA_REPLAY_SECONDS", 5.0, minimum=0.0),
+        LOG_FORMAT=_log_format(),
+        METRICS_TOKEN=_env("SORA_METRICS_TOKEN", ""),
         WEBHOOK_MAX_ATTEMPTS=_env_int("SORA_WEBHOOK_MAX_ATTEMPTS", 8, minimum=1, maximum=50),
         WEBHOOK_TIMEOUT_SECONDS=_env_float("SORA_WEBHOOK_TIMEOUT_SECONDS", 10.0, minimum=0.5),
         WEBHOOK_SENDER_THREAD=_env_bool("SORA_WEBHOOK_SENDER_THREAD", True),
@@ -314,6 +327,16 @@ def load_settings() -> Settings:
     check_leases(settings.JOB_LEASE_SECONDS, settings.JOB_HEARTBEAT_SECONDS)
     check_celery(settings.as_flask_config())
     return settings
+
+
+LOG_FORMATS = ("text", "json")
+
+
+def _log_format() -> str:
+    kind = _env("SORA_LOG_FORMAT", "text").lower()
+    if kind not in LOG_FORMATS:
+        raise ConfigError(f"SORA_LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}, got {kind!r}")
+    return kind
 
 
 def _allow_hosts(name: str) -> tuple[str, ...]:
@@ -326,6 +349,14 @@ def _allow_hosts(name: str) -> tuple[str, ...]:
     except ValueError as exc:
         raise ConfigError(f"{name}: {exc}") from None
     return tuple(item.strip() for item in raw.split(",") if item.strip())
+
+
+def _accel_prefix() -> str:
+    """An nginx location such as /_protected_videos/: the file name is appended to it."""
+    prefix = _env("SORA_ACCEL_REDIRECT_PREFIX", "")
+    if prefix and not (prefix.startswith("/") and prefix.endswith("/")):
+        raise ConfigError(f"SORA_ACCEL_REDIRECT_PREFIX must start and end with '/', got {prefix!r}")
+    return prefix
 
 
 EXECUTORS = ("thread", "celery")
@@ -395,6 +426,25 @@ def check_leases(lease: float, heartbeat: float) -> None:
         )
 
 
+ENV_FILE = ROOT / ".env"
+"""`make run` reads it when present; what the environment already says wins."""
+
+
+def load_env_file(path: Path = ENV_FILE) -> bool:
+    """Fill os.environ from a .env file without overriding anything already set.
+
+    Only the server entry (sora_app.serve) calls it, before reading any setting, so
+    `cp .env.example .env` works for `make run` while tests and gunicorn started by systemd
+    or Docker (their own environment files) never pick up a developer's .env by accident.
+    """
+    if not path.is_file():
+        return False
+    from dotenv import load_dotenv
+
+    load_dotenv(path, override=False)
+    return True
+
+
 @dataclass(frozen=True)
 class ServerSettings:
     """How gunicorn serves the app (read by sora_app.gunicorn_conf and sora_app.serve)."""
@@ -404,6 +454,9 @@ class ServerSettings:
     workers: int
     threads: int
     timeout: int
+    metrics_dir: Path
+    """Where the workers' metric values meet (prometheus-client multiprocess mode)."""
+    log_format: str
 
 
 def load_server_settings() -> ServerSettings:
@@ -415,4 +468,11 @@ def load_server_settings() -> ServerSettings:
         workers=_env_int("SORA_WEB_WORKERS", 1, minimum=1),
         threads=_env_int("SORA_WEB_THREADS", 32, minimum=1),
         timeout=_env_int("SORA_WEB_TIMEOUT", 120, minimum=1),
+        metrics_dir=Path(
+            _env(
+                "SORA_METRICS_DIR",
+                str(Path(_env("SORA_INSTANCE_DIR", str(ROOT / "instance"))) / "metrics"),
+            )
+        ).resolve(),
+        log_format=_log_format(),
     )

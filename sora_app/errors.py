@@ -7,7 +7,7 @@ import logging
 from typing import Any
 
 from flask import Flask, current_app, has_request_context, jsonify, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from . import space
 from .extensions import db
@@ -152,6 +152,18 @@ def register_error_handlers(app: Flask) -> None:
             details=exc.details,
             headers=exc.headers,
         )
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def handle_too_large(exc: RequestEntityTooLarge):
+        """Say how much is allowed and which setting allows it (uploads have their own)."""
+        limit = request.max_content_length or current_app.config["MAX_CONTENT_LENGTH"]
+        upload = limit == current_app.config["MAX_UPLOAD_BYTES"]
+        setting = "SORA_MAX_UPLOAD_BYTES" if upload else "SORA_MAX_REQUEST_BYTES"
+        return error_response(
+            413, "REQUEST_ENTITY_TOO_LARGE",
+            f"The request body is over the limit of {limit} bytes ({setting}).",
+            details={"limit_bytes": limit, "setting": setting},
+        )  # fmt: skip
 
     @app.errorhandler(HTTPException)
     def handle_http_error(exc: HTTPException):

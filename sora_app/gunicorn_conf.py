@@ -21,12 +21,16 @@ import os
 import signal
 import sys
 import threading
+from pathlib import Path
 from typing import Any
 
 from sora_app.config import load_server_settings
 from sora_app.gunicorn_errors import install as install_json_errors
 
 _server = load_server_settings()
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(_server.metrics_dir))
+"""Before any worker imports prometheus-client: each worker's metric values go to files there,
+and /metrics in any worker sums them all (sora_app.observe.metrics)."""
 install_json_errors()  # gunicorn's own 400/414/431 answers in our JSON shape, not HTML
 
 bind = f"{_server.host}:{_server.port}"
@@ -38,7 +42,7 @@ graceful_timeout = 20
 keepalive = 5
 accesslog = "-"
 errorlog = "-"
-access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms request_id=%({x-request-id}o)s'
 
 
 QUICK_HAND_BACK_SECONDS = 1.5
@@ -156,3 +160,18 @@ def worker_int(worker: Any) -> None:
 def worker_exit(server: Any, worker: Any) -> None:
     """A worker leaving (graceful, or after worker_int) hands its running jobs back at once."""
     _hand_back_jobs(worker, GRACEFUL_HAND_BACK_SECONDS)
+
+
+def on_starting(server: Any) -> None:
+    """A fresh metrics folder per server start: the last run's workers are gone."""
+    folder = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("*.db"):
+        stale.unlink(missing_ok=True)
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """A dead worker's live gauges (open streams) must stop counting."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

@@ -32,6 +32,7 @@ from typing import Any
 from flask import Flask
 
 from .change_counter import ChangeCounter
+from .observe.request_context import HEADER, request_id_of
 from .ratelimits import undecorated_limits_exist
 
 POLLED = re.compile(r"/api/(?:progress(?:/[^/]+)?|video/tasks/[^/]+)")
@@ -98,7 +99,7 @@ class PolledReads:
                 answer = None
         if answer is None:
             return self._ask(environ, start_response, key, count, now)
-        start_response(answer.status, list(answer.headers))
+        start_response(answer.status, [*answer.headers, (HEADER, request_id_of(environ))])
         return [answer.body]
 
     def _ask(
@@ -124,7 +125,8 @@ class PolledReads:
             if close is not None:
                 close()
         if _keepable(seen.get("status", ""), seen.get("headers", []), body):
-            answer = Answer(count, now, seen["status"], tuple(seen["headers"]), body)
+            kept = tuple(h for h in seen["headers"] if h[0].lower() != HEADER.lower())
+            answer = Answer(count, now, seen["status"], kept, body)  # each reply gets its own id
             with self._lock:
                 self._answers[key] = answer
                 self._answers.move_to_end(key)

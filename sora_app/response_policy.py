@@ -4,7 +4,7 @@
   `Cache-Control: no-store` unless a view chose otherwise.
 - Owned media may be cached by the viewer's own browser only: `private`, never `public`.
 - Every 401 says how to authenticate (`WWW-Authenticate: Bearer`, RFC 6750).
-- Nothing answers in HTML: an automatic OPTIONS answer is JSON too.
+- Only the built-in page (api/web.py) answers in HTML: an automatic OPTIONS answer is JSON.
 """
 
 from __future__ import annotations

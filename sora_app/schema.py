@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 MIGRATION_LOCK_KEY = 0x534F_5241_4D49_4752
 """The PostgreSQL advisory lock's name: any fixed 64-bit number ("SORAMIGR" in ASCII)."""
+SCHEMA_BEFORE_KEY = "sora_schema_before"
+"""app.extensions: the revision the database was at when this process started (None: new)."""
 BASELINE = "0001_baseline"
 """The schema as `create_all` made it before migrations existed."""
 
@@ -58,6 +60,15 @@ def current_revision() -> str | None:
     """The revision the database is at (None: never migrated)."""
     with db.engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
+
+
+def revisions_between(lower: str | None, upper: str) -> list[tuple[str, str]]:
+    """The migrations after `lower` up to `upper`, oldest first: (revision, its first line)."""
+    if lower == upper:
+        return []
+    script = ScriptDirectory.from_config(_config())
+    found = script.iterate_revisions(upper, lower or "base")
+    return [(rev.revision, (rev.doc or "").splitlines()[0]) for rev in reversed(list(found))]
 
 
 def upgrade_schema() -> str:

@@ -11,7 +11,7 @@ import shutil
 import socket
 import sys
 
-from .config import ConfigError, load_server_settings, load_settings
+from .config import ConfigError, load_env_file, load_server_settings, load_settings
 
 
 def _port_problem(host: str, port: int) -> str | None:
@@ -42,6 +42,8 @@ def _tool_problem() -> str | None:
 
 
 def main() -> int:
+    if load_env_file():  # exec'd gunicorn inherits it, so its config reads the same values
+        print("read settings from .env (the environment wins)", file=sys.stderr)
     try:
         load_settings()
         server = load_server_settings()

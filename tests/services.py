@@ -13,7 +13,18 @@ from collections.abc import Iterator
 
 import pytest
 
-REDIS_URL = os.environ.get("SORA_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+def _default_redis_url() -> str:
+    """Database 15 alone; under pytest-xdist each worker its own (1-7), since tests flush it.
+
+    8 is the CI PostgreSQL pass's, 10-14 the Celery cluster's (one file: one worker at once).
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    db = 1 + int(worker[2:]) % 7 if worker[2:].isdigit() else 15
+    return f"redis://127.0.0.1:6379/{db}"
+
+
+REDIS_URL = os.environ.get("SORA_TEST_REDIS_URL") or _default_redis_url()
 
 
 def unavailable(reason: str) -> None:

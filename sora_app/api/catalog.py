@@ -5,25 +5,31 @@ from __future__ import annotations
 from flask import Blueprint, current_app, send_file
 
 from ..content import voices
-from ..jobs.spec import DURATION_MINUTES, IMAGE_MODES
+from ..jobs.spec import DURATION_MINUTES, IMAGE_MODES, JobSpec
 from ..pipeline.images import ASPECTS, IMAGE_STYLES
 from ..pipeline.music import MOOD_NAMES, STORY_MOODS, VOLUME_DB
 from ..pipeline.script import HOOK_INTENSITIES, PACINGS, PLATFORMS, STORY_TYPES
 from ..pipeline.subtitles import word_captions_default
 from ..pipeline.voice_preview import MIMETYPE
-from ..pipeline.voices import DEFAULT_VOICE_ID, voice_to_dict
+from ..pipeline.voices import DEFAULT_VOICE_ID
 from ..response_policy import MEDIA_MAX_AGE
 from .docs import Binary, documented
 from .schemas.jobs import Options, Voices
 
 bp = Blueprint("catalog", __name__, url_prefix="/api")
 
+DEFAULTED = (
+    "story_type", "image_style", "image_mode", "voice_id", "duration", "hook_intensity",
+    "pacing", "num_scenes", "aspect_ratio", "music", "subtitles",
+)  # fmt: skip
+"""Fields whose default a form preselects (read from the request model, never repeated)."""
+
 
 @bp.get("/voices")
 @documented("The voice catalogue", {200: Voices})
 def list_voices_view():
     found = voices.catalogue(current_app)
-    return {"voices": [voice_to_dict(v) for v in found], "default": DEFAULT_VOICE_ID}
+    return {"voices": [voices.listed(current_app, v) for v in found], "default": DEFAULT_VOICE_ID}
 
 
 @bp.get("/voices/<voice_id>/preview")
@@ -60,4 +66,5 @@ def list_options():
             "type": "boolean",
             "default_by_aspect_ratio": {a: word_captions_default(*wh) for a, wh in ASPECTS.items()},
         },
+        "defaults": {name: JobSpec.model_fields[name].default for name in DEFAULTED},
     }

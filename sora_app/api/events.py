@@ -204,10 +204,16 @@ def event_stream_response(body: Iterator[str]) -> Response:
     auth="media",
 )
 def job_events(job_id: str):
-    """One job's changes; the current state first, and the stream ends when the job does."""
-    job_id = service.get_for_owner(job_id, current_owner()).id
+    """One job's changes; the current state first, and the stream ends when the job does.
+
+    A reconnect that already has the finished job's last event gets 204, which tells a
+    browser's EventSource to stop reconnecting (any other answer makes it retry forever).
+    """
+    job = service.get_for_owner(job_id, current_owner())
+    if job.job_status in FINAL_STATUSES and _resume().version >= service.event_version(job):
+        return Response(status=204)
     service.release_connection()  # the stream reads again when it starts; hold nothing
-    return _response(job_id)
+    return _response(job.id)
 
 
 @bp.get("/events")

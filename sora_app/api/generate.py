@@ -7,6 +7,7 @@ from flask import Blueprint, request
 from ..auth import current_owner
 from ..extensions import limiter
 from ..jobs import service
+from ..jobs.fields import unknown_fields
 from ..jobs.spec import JobSpec
 from ..models import Job
 from ..ratelimits import accepted, caller, limit_from
@@ -39,8 +40,15 @@ bp = Blueprint("generate", __name__, url_prefix="/api")
 )
 @limiter.limit(limit_from("RATE_LIMIT_SUBMIT"), key_func=caller, deduct_when=accepted)
 def generate_video():
-    job = service.submit(parse(JobSpec, json_body()), current_owner())
-    return {"status": "generating", "job_id": job.id}, 202
+    """Unknown fields are accepted (the Vite app sends some) and listed in `ignored_fields`,
+    so a misspelt option shows in the answer instead of silently doing nothing."""
+    body = json_body()
+    job = service.submit(parse(JobSpec, body), current_owner())
+    answer: dict = {"status": "generating", "job_id": job.id}
+    ignored = unknown_fields(JobSpec, body)
+    if ignored:
+        answer["ignored_fields"] = ignored
+    return answer, 202
 
 
 def _progress_of(job: Job) -> dict:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, send_file
+from flask import Blueprint
 
 from ..auth import current_owner
 from ..errors import APIError
 from ..jobs import service
 from .docs import Binary, documented
+from .media_send import send_media
 from .schemas.jobs import RangeHeaders
 
 bp = Blueprint("media", __name__, url_prefix="/api")
@@ -39,4 +40,4 @@ def get_video(filename: str):
     path = service.media_file(filename, current_owner())
     if path is None:
         raise APIError(404, "VIDEO_NOT_FOUND", f"No video named {filename!r}.", field="filename")
-    return send_file(path, mimetype=MIMETYPES[match.group(1)], conditional=True, max_age=3600)
+    return send_media(path, MIMETYPES[match.group(1)], accel_name=filename)

@@ -8,6 +8,7 @@ from ..auth import current_owner
 from ..content import media, stock
 from ..errors import APIError
 from .docs import Binary, Empty, documented
+from .media_send import send_media
 from .schemas.jobs import FileForm, RangeHeaders
 from .schemas.library import (
     MediaItem,
@@ -116,7 +117,7 @@ def get_media(media_id: str):
 )
 def get_media_content(media_id: str):
     row = media.get(media_id, current_owner())
-    return send_file(media.file_of(row), mimetype=row.mime, conditional=True, max_age=3600)
+    return send_media(media.file_of(row), row.mime)
 
 
 @bp.delete("/<media_id>")

@@ -57,7 +57,7 @@ def operations(app: Flask) -> list[tuple[Rule, str, Doc | None]]:
     """(rule, method, doc) of every route the document covers."""
     found = []
     for rule in app.url_map.iter_rules():
-        if rule.endpoint == "static":
+        if rule.endpoint == "static" or rule.endpoint.endswith(".static"):  # files, not API
             continue
         doc = doc_of(app.view_functions[rule.endpoint])
         for method in sorted((rule.methods or set()) - SKIPPED_METHODS):

@@ -18,6 +18,7 @@ from typing import Any
 from flask import current_app
 
 from ..models import LOCAL_USER_ID
+from ..observe.meters import meters
 
 EXTENSION_KEY = "sora_stream_slots"
 _create_lock = threading.Lock()
@@ -35,6 +36,7 @@ class Slot:
             if self._released:
                 return
             self._released = True
+            meters().streams_open.dec()
             self.pool.total -= 1
             self.pool.per_owner[self.owner] -= 1
             if self.pool.per_owner[self.owner] <= 0:
@@ -69,6 +71,7 @@ class StreamSlots:
                 return None
             self.total += 1
             self.per_owner[owner] += 1
+        meters().streams_open.inc()
         return Slot(self, owner)
 
 

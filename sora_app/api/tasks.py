@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Annotated, Any
 
 from flask import Blueprint, current_app, request
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
@@ -18,6 +18,7 @@ from ..auth import current_owner
 from ..errors import APIError
 from ..extensions import limiter
 from ..jobs import service, uploads
+from ..jobs.fields import NumberText, unknown_fields
 from ..jobs.prompt_spec import prompt_fields
 from ..jobs.spec import JobSpec
 from ..models import TASK_STATUS, VIDEO_ID_PREFIX, Job, JobStatus
@@ -44,12 +45,12 @@ STATUS_FILTER = {name: status.value for status, name in TASK_STATUS.items()}
 
 class TaskRequest(BaseModel):
     model_config = ConfigDict(
-        extra="ignore", str_strip_whitespace=True, populate_by_name=True, strict=False
+        extra="ignore", str_strip_whitespace=True, populate_by_name=True, strict=True
     )
 
     prompt: str = Field(min_length=1, max_length=32000)
     model: str = Field(default="local", min_length=1, max_length=64)
-    duration: int = Field(default=12, ge=4, le=600, description="seconds")
+    duration: Annotated[int, NumberText] = Field(default=12, ge=4, le=600, description="seconds")
     aspect_ratio: str = Field(default="9:16", alias="aspectRatio", pattern=r"^(9:16|16:9|1:1)$")
     voice_id: str | None = Field(default=None, alias="voiceId", max_length=64)
     style: str | None = Field(default=None, max_length=32)
@@ -110,7 +111,12 @@ def create_task():
     spec = _local_spec(task, saved["path"] if saved else None)
     original = {"prompt": task.prompt, "model": task.model, "seconds": task.duration}
     job = service.submit(spec, owner, task=original)
-    return ok(with_webhook(task_view(job), job), 201)
+    data = with_webhook(task_view(job), job)
+    ignored = unknown_fields(TaskRequest, body) if isinstance(body, dict) else []
+    ignored = [name for name in ignored if name not in ("input_reference", "image")]
+    if ignored:
+        data["ignoredFields"] = ignored  # accepted, but nothing reads them: a typo shows here
+    return ok(data, 201)
 
 
 def _job_id(video_id: str) -> str:

@@ -10,6 +10,7 @@ from ..errors import APIError
 from ..jobs import service
 from ..models import Job
 from ..pipeline.sprites import spritesheet, webp_of
+from .media_send import send_media
 
 VARIANTS = ("video", "thumbnail", "spritesheet")
 
@@ -32,7 +33,7 @@ def content_response(job: Job, variant: str, owner: str) -> Response:
     if path is None:
         raise APIError(404, "CONTENT_NOT_FOUND", f"This video has no {variant} file.")
     if variant == "video":
-        return send_file(path, mimetype="video/mp4", conditional=True, max_age=3600)
+        return send_media(path, "video/mp4", accel_name=name)
     made = webp_of(path) if variant == "thumbnail" else spritesheet(path)
     stat = path.stat()
     response = send_file(

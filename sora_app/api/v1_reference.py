@@ -80,7 +80,12 @@ def _from_url(url: str, owner: str) -> str:
 
 def _decoded(data: str, limit: int, field: str) -> bytes:
     if len(data) > limit * 4 // 3 + 4:
-        raise APIError(413, "PAYLOAD_TOO_LARGE", f"The image is over {limit} bytes.", field=field)
+        raise APIError(
+            413,
+            "REQUEST_ENTITY_TOO_LARGE",
+            f"The image is over {limit} bytes (SORA_MAX_UPLOAD_BYTES).",
+            field=field,
+        )
     try:
         return base64.b64decode(data, validate=True)
     except (binascii.Error, ValueError):

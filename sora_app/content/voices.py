@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 from flask import Flask
 
@@ -19,7 +20,7 @@ from ..pipeline.speech import Speaker, engine_identity, speaker_for
 from ..pipeline.types import StageError
 from ..pipeline.voice_catalog import all_voices, find_voice
 from ..pipeline.voice_preview import voice_preview
-from ..pipeline.voices import Voice
+from ..pipeline.voices import Voice, voice_to_dict
 from ..storage import voice_previews_dir, voices_dir
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,23 @@ log = logging.getLogger(__name__)
 def catalogue(app: Flask) -> list[Voice]:
     """Every voice a request may choose on this server, the default first."""
     return all_voices(voices_dir(app.config))
+
+
+def unavailable_reason(app: Flask, voice: Voice) -> str | None:
+    """Why a listed voice cannot speak on this server right now (None: it can)."""
+    if voice.engine == "remote" and "tts" not in app.config["UPSTREAMS"]:
+        return "a hosted voice: this server has no speech API (SORA_TTS_BASE_URL)"
+    return None
+
+
+def listed(app: Flask, voice: Voice) -> dict[str, Any]:
+    """A voice as /api/voices shows it: with `available`, and why not when it is not."""
+    body = voice_to_dict(voice)
+    reason = unavailable_reason(app, voice)
+    body["available"] = reason is None
+    if reason is not None:
+        body["unavailable_reason"] = reason
+    return body
 
 
 def preview(app: Flask, voice_id: str) -> Path:

@@ -48,6 +48,7 @@ def _before(fake: FakeUpstreams) -> Response | None:
     g.fault = fault
     g.entry = fake.record(request.method, request.path, kind, fault)
     g.entry["auth"] = "Authorization" in request.headers
+    g.entry["request_id"] = request.headers.get("X-Request-ID")
     g.entry |= {"args": request.args.to_dict(), "json": request.get_json(silent=True)}
     if fault == "slow":
         time.sleep(fake.slow_seconds)

@@ -79,3 +79,14 @@ def owns_media(filename: str, owner_id: str) -> bool:
         if found is not None:
             return found.owner_id == owner_id
     return False
+
+
+def recent_jobs(owner_id: str | None, statuses: list[str] | None, limit: int) -> list[Job]:
+    """The newest jobs of everyone (or of one owner), for operators' `flask jobs list`."""
+    db.session.rollback()
+    query = select(Job).order_by(Job.created_at.desc(), Job.id.desc()).limit(limit)
+    if owner_id is not None:
+        query = query.where(Job.owner_id == owner_id)
+    if statuses:
+        query = query.where(Job.status.in_(statuses))
+    return list(db.session.scalars(query))

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from .. import space
 from ..models import EXTERNAL_STAGES, STAGES
+from ..observe import request_context
 from ..pipeline.types import Cancelled, StageError
 from ..space import database_problem, is_disk_full
 from ..storage import storage_for
@@ -62,6 +63,7 @@ def notify_cancel(job_id: str) -> bool:
 
 def run_job(app: Flask, job_id: str, owner: str, stopping: threading.Event | None = None) -> None:
     """Entry point for an executor thread (or a Celery task) holding the job's lease."""
+    request_context.current.set(f"job-{job_id}")  # its logs and upstream calls carry the job
     with app.app_context():
         flags = _Flags(
             threading.Event(), threading.Event(), threading.Event(), stopping or threading.Event()

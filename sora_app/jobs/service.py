@@ -113,6 +113,21 @@ def submit(
     return job
 
 
+def retry(job_id: str, owner_id: str) -> Job:
+    """A failed or cancelled job's request again, as a new job of the same owner.
+
+    It goes through submit (room, queue limit, a webhook's check) with the same seed, so it
+    tells the same story; the old job stays as it was. 409 JOB_NOT_RETRYABLE otherwise.
+    """
+    job = get_for_owner(job_id, owner_id)
+    if job.job_status not in (JobStatus.FAILED, JobStatus.CANCELLED):
+        message = f"The job is {job.status}; only a failed or cancelled job can be retried."
+        raise APIError(409, "JOB_NOT_RETRYABLE", message, field="job_id")
+    request = job.request
+    task = request.pop("task", None)
+    return submit(JobSpec.model_validate(request), owner_id, task=task)
+
+
 def current_view(job_id: str, owner_id: str) -> Job | None:
     """The job as it is now (a fresh read), or None if it is gone or not the owner's.
 
@@ -151,6 +166,12 @@ def list_for_owner(
 def counts_for_owner(owner_id: str) -> dict[str, int]:
     """How many of the owner's jobs are in each status (only statuses that occur)."""
     return store.counts_by_status(owner_id)
+
+
+def status_counts() -> dict[str, int]:
+    """Jobs of every user by status, every status present (0 when none), for /metrics."""
+    found = store.status_counts()
+    return {status.value: found.get(status.value, 0) for status in JobStatus}
 
 
 def queue_counts() -> dict[str, int]:

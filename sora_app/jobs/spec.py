@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import re
@@ -27,7 +28,7 @@ from ..pipeline.types import Character, CompileOptions, ImageSpec, StoryRequest
 from ..pipeline.voice_catalog import FOLDER_VOICE_ID
 from ..pipeline.voices import DEFAULT_VOICE_ID, VOICES
 from ..safe_paths import safe_file, safe_id
-from .fields import Keyword, UploadName, one_of
+from .fields import Keyword, NumberText, UploadName, number_from_text, one_of
 from .script_body import ScriptBody, ScriptRef
 
 IMAGE_MODES: tuple[str, ...] = ("ai_only", "stock_only", "manual_only", "mixed")
@@ -81,10 +82,12 @@ class JobSpec(BaseModel):
     voice_id: Annotated[str, AfterValidator(_voice_id)] = DEFAULT_VOICE_ID
     """A built-in id, or the shape of a dropped-in one (piper_<name>): whether that voice is
     in this server's voices folder is the job service's check (jobs.admission.check_voice)."""
-    duration: float = Field(default=1.0, ge=DURATION_MINUTES[0], le=DURATION_MINUTES[1])
+    duration: Annotated[float, NumberText] = Field(
+        default=1.0, ge=DURATION_MINUTES[0], le=DURATION_MINUTES[1]
+    )
     hook_intensity: Annotated[str, one_of(HOOK_INTENSITIES)] = "medium"
     pacing: Annotated[str, one_of(PACINGS)] = "moderate"
-    num_scenes: int = Field(default=5, ge=1, le=50)
+    num_scenes: Annotated[int, NumberText] = Field(default=5, ge=1, le=50)
     characters: list[CharacterSpec] = Field(default_factory=list, max_length=10)
     manual_image_paths: list[UploadName] = Field(
         default_factory=list, max_length=50, validate_default=True
@@ -97,7 +100,9 @@ class JobSpec(BaseModel):
     music: bool = True
     music_mood: Annotated[str, one_of(MOOD_NAMES)] | None = None
     """A generated bed; unset: the story type's (pipeline.music.STORY_MOODS)."""
-    music_volume: float = Field(default=0.0, ge=VOLUME_DB[0], le=VOLUME_DB[1])
+    music_volume: Annotated[float, NumberText] = Field(
+        default=0.0, ge=VOLUME_DB[0], le=VOLUME_DB[1]
+    )
     music_track: UploadName | None = None
     """A sound of the caller's media library (id or name) as the bed instead of a generated
     one: looped or trimmed to the video, brought to the bed's loudness, ducked likewise."""
@@ -105,14 +110,14 @@ class JobSpec(BaseModel):
     subtitles: bool = True
     word_captions: bool | None = None
     """Highlight each word as it is spoken; unset: on for 9:16 only (ignored without subtitles)."""
-    seed: int | None = Field(default=None, ge=0, le=2**31 - 1)
+    seed: Annotated[int, NumberText] | None = Field(default=None, ge=0, le=2**31 - 1)
     engine: Annotated[str, one_of(ENGINES)] = "local"
     script_source: Annotated[str, one_of(SCRIPT_SOURCES)] = "auto"
     prompt: str | None = Field(default=None, min_length=1, max_length=32000)
     """External renders: the full prompt (defaults to the topic plus style and characters)."""
     model: str | None = Field(default=None, min_length=1, max_length=64)
     """External renders: the upstream model (defaults to SORA_VIDEO_API_MODEL)."""
-    seconds: int | None = Field(default=None, ge=1, le=600)
+    seconds: Annotated[int, NumberText] | None = Field(default=None, ge=1, le=600)
     """Exact length in seconds (defaults to duration x 60); a `script` is fitted to it only
     when it is given (else a script lasts as long as its words take)."""
     script: ScriptBody | None = None
@@ -156,7 +161,9 @@ class JobSpec(BaseModel):
         if not isinstance(data, dict):
             return data
         data = {k: v for k, v in data.items() if v is not None or k == "topic"}
-        duration = data.get("duration", 1.0)
+        duration = None
+        with contextlib.suppress(ValueError):  # the field's own check says what is wrong
+            duration = number_from_text(data.get("duration", 1.0))
         if "num_scenes" not in data and isinstance(duration, int | float) and 0 < duration < 1e6:
             data["num_scenes"] = min(5, max_scenes(duration))
         return data

@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from ..observe.meters import meters
 from ..pipeline.artefacts import ArtefactStore
 from ..pipeline.images import make_images, scene_image_path
 from ..pipeline.narration import narrate
@@ -85,6 +86,7 @@ class StageContext:
         timings = json.loads(path.read_text()) if path.exists() else {}
         timings[stage] = round(time.perf_counter() - started, 3)
         path.write_text(json.dumps(timings))
+        meters().stage_seconds.labels(stage).observe(timings[stage])
         eta.record_stage(self.config, self.spec, stage, timings[stage])
 
     def remove_partial_output(self) -> None:

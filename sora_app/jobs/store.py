@@ -196,6 +196,13 @@ def probe_writable() -> None:
         db.session.rollback()
 
 
+def status_counts() -> dict[str, int]:
+    """How many jobs of every user are in each status (statuses that occur)."""
+    db.session.rollback()
+    rows = db.session.execute(select(Job.status, func.count()).group_by(Job.status)).all()
+    return {status: int(count) for status, count in rows}
+
+
 def count_by_status(status: JobStatus) -> int:
     db.session.rollback()
     query = select(func.count()).select_from(Job).where(Job.status == status.value)

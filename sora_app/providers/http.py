@@ -19,6 +19,8 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 
+from sora_app.observe import request_context as request_ids
+from sora_app.observe.meters import meters
 from sora_app.pipeline.types import CancelCheck, Cancelled
 from sora_app.providers.http_body import (
     Check,
@@ -143,6 +145,9 @@ class UpstreamClient:
         headers = dict(extra or {})
         if self._auth and urlsplit(url).netloc == self.target.host:
             headers["Authorization"] = self._auth
+        request_id = request_ids.current.get()
+        if request_id and urlsplit(url).netloc == self.target.host:
+            headers.setdefault(request_ids.HEADER, request_id)  # their logs meet ours
         return headers
 
     def request(self, method: str, path: str, **kw: Any) -> requests.Response:
@@ -206,16 +211,24 @@ class UpstreamClient:
         """Attempts until one's body is consumed, under one deadline and cancel check."""
         budget = deadline_seconds or self.max_total_seconds
         plan = Attempts(self.target.name, time.monotonic() + budget)
+        outcome = "failed"
         with CallGuard(plan.deadline, self.should_cancel) as guard:
             plan.guard = guard
             try:
                 while True:
                     try:
-                        return self._attempt(method, self.url_for(path), plan, retry, consume, kw)
+                        result = self._attempt(method, self.url_for(path), plan, retry, consume, kw)
+                        outcome = "ok"
+                        return result
                     except Glitch as glitch:
                         self._retry_or_raise(plan, guard, glitch, retry)
             except GuardTripped:
+                outcome = "cancelled" if guard.tripped == CANCEL else "timeout"
                 raise self._stopped(guard, plan, budget) from None
+            finally:
+                meters().upstream_calls.labels(self.target.name, outcome).inc()
+                if plan.count > 1:
+                    meters().upstream_retries.labels(self.target.name).inc(plan.count - 1)
 
     def _attempt(
         self,

@@ -61,6 +61,8 @@ def test_bad_input_over_http_is_a_400_not_a_500(live_server):
     )  # fmt: skip
     assert too_big.status_code == 413
     assert too_big.json()["error"] == "REQUEST_ENTITY_TOO_LARGE"
+    assert "1000000 bytes (SORA_MAX_REQUEST_BYTES)" in too_big.json()["message"]
+    assert too_big.json()["details"]["setting"] == "SORA_MAX_REQUEST_BYTES"
 
 
 def test_serve_refuses_a_port_in_use_with_one_sentence(live_server):

@@ -22,7 +22,7 @@ def missing_routes(app, doc: dict) -> list[str]:
     """Every url_map route (but static) the document lacks, or has only as undocumented."""
     missing = []
     for rule in app.url_map.iter_rules():
-        if rule.endpoint == "static":
+        if rule.endpoint == "static" or rule.endpoint.endswith(".static"):
             continue
         for method in sorted((rule.methods or set()) - SKIPPED_METHODS):
             operation = doc["paths"].get(openapi_path(rule), {}).get(method.lower())

@@ -41,6 +41,7 @@ def test_too_large_upload_is_413(client, app):
     app.config["MAX_UPLOAD_BYTES"] = 10_000
     response = upload(client, png_bytes(size=(400, 400)) + b"\0" * 20_000)
     assert response.status_code == 413
+    assert "SORA_MAX_UPLOAD_BYTES" in response.get_json()["message"]
 
 
 def test_uploaded_image_is_used_for_manual_scenes(running_app):

@@ -40,14 +40,14 @@ BAD_FIELDS = [
     ({"voice_id": "barry_white"}, "voice_id", "male_narrator_deep"),
     ({"duration": 0}, "duration", "greater than or equal to 0.1"),
     ({"duration": 11}, "duration", "less than or equal to 10"),
-    ({"duration": "5"}, "duration", "number"),
+    ({"duration": "five"}, "duration", "number"),
     ({"duration": True}, "duration", "number"),
     ({"hook_intensity": "nuclear"}, "hook_intensity", "extreme"),
     ({"pacing": "glacial"}, "pacing", "dynamic"),
     ({"num_scenes": 0}, "num_scenes", "greater than or equal to 1"),
     ({"num_scenes": 51, "duration": 5}, "num_scenes", "less than or equal to 50"),
     ({"num_scenes": 2.5}, "num_scenes", "integer"),
-    ({"num_scenes": "3"}, "num_scenes", "integer"),
+    ({"num_scenes": "three"}, "num_scenes", "integer"),
     ({"num_scenes": 10, "duration": 0.1}, "num_scenes", "at most 3"),
     ({"characters": "Sarah"}, "characters", "list"),
     ({"characters": [{"description": "tall"}]}, "characters[0].name", "required"),
@@ -171,3 +171,61 @@ def test_unset_num_scenes_fits_a_short_duration(client, app):
     assert response.status_code == 202
     with app.app_context():
         assert db.session.get(Job, response.get_json()["job_id"]).request["num_scenes"] == 4
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field", "stored"),
+    [
+        ("/api/generate-video", {"topic": "x", "duration": "0.2"}, "duration", 0.2),
+        (
+            "/api/generate-video",
+            {"topic": "x", "duration": 0.5, "num_scenes": "3"},
+            "num_scenes",
+            3,
+        ),
+        ("/api/video/tasks", {"prompt": "x", "duration": "8"}, "seconds", 8),
+        ("/api/video/tasks", {"prompt": "x", "duration": 8}, "seconds", 8),
+    ],
+)
+def test_numbers_may_come_as_decimal_text_on_every_surface(client, app, path, body, field, stored):
+    """One rule: a JSON number or its decimal text (forms send text), nothing else."""
+    response = client.post(path, json=body)
+    assert response.status_code in (201, 202), response.get_json()
+    with app.app_context():
+        job = db.session.scalars(db.select(Job).order_by(Job.created_at.desc())).first()
+        assert job.request[field] == stored
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/api/generate-video", {"topic": "x", "duration": "1e309"}, "duration"),
+        ("/api/generate-video", {"topic": "x", "duration": "nan"}, "duration"),
+        ("/api/generate-video", {"topic": "x", "duration": True}, "duration"),
+        ("/api/generate-video", {"topic": "x", "num_scenes": "3.5"}, "num_scenes"),
+        ("/api/video/tasks", {"prompt": "x", "duration": "1e3"}, "duration"),
+        ("/api/video/tasks", {"prompt": "x", "duration": 8.5}, "duration"),
+        ("/api/video/tasks", {"prompt": "x", "duration": True}, "duration"),
+    ],
+)
+def test_anything_else_for_a_number_is_a_400_naming_it(client, path, body, field):
+    response = client.post(path, json=body)
+    assert response.status_code == 400 and response.get_json()["field"] == field
+
+
+def test_infinity_is_refused_by_name_not_by_a_crash(client):
+    raw = '{"topic": "x", "duration": 1e309, "music_volume": -1e309}'
+    response = client.post("/api/generate-video", data=raw, content_type="application/json")
+    body = response.get_json()
+    assert response.status_code == 400 and body["field"] in ("duration", "music_volume")
+    assert "finite" in body["message"]
+
+
+def test_unknown_fields_are_accepted_and_listed(client):
+    body = {"topic": "x", "duration": 0.2, "voice": "espeak_male", "callback_url": None}
+    answer = client.post("/api/generate-video", json=body).get_json()
+    assert answer["status"] == "generating" and answer["ignored_fields"] == ["voice"]
+    plain = client.post("/api/generate-video", json={"topic": "x", "duration": 0.2}).get_json()
+    assert "ignored_fields" not in plain
+    task = client.post("/api/video/tasks", json={"prompt": "x", "colour": "red"}).get_json()
+    assert task["data"]["ignoredFields"] == ["colour"]

@@ -155,6 +155,11 @@ def test_a_hosted_voice_previews_only_with_a_speech_api(client, tmp_path):
     assert refused.status_code == 503
     assert refused.get_json()["error"] == "UPSTREAM_NOT_CONFIGURED"
     assert "SORA_TTS_BASE_URL" in refused.get_json()["message"]
+    listed = {v["id"]: v for v in client.get("/api/voices").get_json()["voices"]}
+    assert listed["api_nova"]["available"] is False
+    assert "SORA_TTS_BASE_URL" in listed["api_nova"]["unavailable_reason"]
+    assert listed["espeak_male"]["available"] is True
+    assert "unavailable_reason" not in listed["espeak_male"]
     fake = FakeUpstreams(api_key="sk-voices")
     fake.start()
     tts = Upstream(
@@ -164,6 +169,8 @@ def test_a_hosted_voice_previews_only_with_a_speech_api(client, tmp_path):
     )  # fmt: skip
     app = create_app({**app_config(tmp_path / "hosted"), "UPSTREAMS": {"tts": tts}})
     try:
+        hosted = app.test_client().get("/api/voices").get_json()["voices"]
+        assert next(v for v in hosted if v["id"] == "api_nova")["available"] is True
         answer = app.test_client().get("/api/voices/api_nova/preview")
         assert answer.status_code == 200 and answer.mimetype == "audio/mpeg"
         assert decoded(answer.data, tmp_path)[0] > 0.5

@@ -109,3 +109,26 @@ def test_heartbeat_keeps_the_lease_and_stops_after_finish(app):
         assert store.recover_expired(3) == (0, [])
         assert store.complete(job_id, "a", "v.mp4", None, 1.0)
         assert not store.heartbeat(job_id, "a", 60)
+
+
+def test_a_cursor_pages_every_job_once_each_way_and_only_the_owners(app):
+    """The /v1 list's cursor: (created_at, id) order, on SQLite and PostgreSQL alike."""
+    with app.app_context():
+        mine = [store.create_job({"topic": f"t{i}"}, owner_id="ana").id for i in range(7)]
+        store.create_job({"topic": "other"}, owner_id="bob")
+
+        def walk(newest_first: bool) -> list[str]:
+            seen, after = [], None
+            while True:
+                page = store.page_after("ana", after, 3, newest_first)
+                if not page:
+                    return seen
+                seen += [job.id for job in page]
+                after = page[-1].id
+
+        oldest_first = walk(False)
+        assert sorted(oldest_first) == sorted(mine) and len(oldest_first) == 7
+        assert walk(True) == list(reversed(oldest_first))
+        assert store.page_after("ana", "not-a-job", 3, True) is None
+        bobs = store.page_after("bob", None, 10, True)
+        assert store.page_after("ana", bobs[0].id, 3, True) is None  # not ana's cursor

@@ -22,6 +22,9 @@ class GenerateAccepted(Answer):
 
     status: Literal["generating"]
     job_id: str = JOB_ID
+    ignored_fields: list[str] | None = Field(
+        default=None, description="Fields sent that no option reads (only when there are any)"
+    )
 
 
 class WebhookDelivery(Answer):
@@ -118,6 +121,8 @@ class Voice(Answer):
     gender: str | None
     style: str | None
     default: bool
+    available: bool = Field(description="Whether this server can speak with it now")
+    unavailable_reason: str | None = Field(default=None, description="Why not, when it cannot")
 
 
 class Voices(Answer):
@@ -149,6 +154,7 @@ class Options(Answer):
     music_mood_by_story_type: dict[str, str]
     music_volume: dict[str, Any]
     word_captions: dict[str, Any]
+    defaults: dict[str, Any] = Field(description="What each omitted field of the request becomes")
 
 
 class StoredImage(Answer):

@@ -57,6 +57,9 @@ class Task(Answer):
     error: JobError | None = None
     externalDelete: TaskExternalDelete | None = None
     webhook: WebhookDelivery | None = None
+    ignoredFields: list[str] | None = Field(
+        default=None, description="Fields sent that nothing reads (on create, when any)"
+    )
 
 
 class TaskPage(Answer):

@@ -110,7 +110,7 @@ def _init_extensions(app: Flask) -> None:
 
 BLUEPRINTS = (
     "generate", "tasks", "media", "health", "catalog", "uploads", "auth", "events", "scripts",
-    "videos", "media_library", "bulk", "api_keys", "v1_videos", "webhooks", "web",
+    "videos", "media_library", "bulk", "api_keys", "v1_videos", "webhooks", "web", "api_docs",
 )  # fmt: skip
 """The api package's modules, each with one blueprint `bp`."""
 

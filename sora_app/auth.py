@@ -23,7 +23,7 @@ from .errors import APIError, error_response
 from .extensions import db, jwt
 from .models import LOCAL_USER_ID, User
 
-PUBLIC_PREFIXES = ("/api/auth/", "/api/docs")
+PUBLIC_PREFIXES = ("/api/auth/", "/api/docs", "/api/openapi.json")
 OPENAI_PREFIX = "/v1/"
 GUARDED_UNDER_PUBLIC = ("/api/auth/api-keys",)
 """Routes under a public prefix that act for a user all the same."""

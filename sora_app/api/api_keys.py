@@ -8,6 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from .. import api_keys
 from ..auth import current_owner
 from ..errors import APIError
+from .docs import Empty, documented
+from .schemas.accounts import ApiKeys, NewApiKey
 from .validation import json_body, parse
 
 bp = Blueprint("api_keys", __name__, url_prefix="/api/auth/api-keys")
@@ -26,6 +28,12 @@ def _not_by_key() -> None:
 
 
 @bp.post("")
+@documented(
+    "Create an API key (shown once)",
+    {201: NewApiKey},
+    request=CreateKeyRequest,
+    errors={400: "VALIDATION_ERROR", 403: "API_KEY_NOT_ALLOWED"},
+)
 def create_api_key():
     _not_by_key()
     body = parse(CreateKeyRequest, json_body())
@@ -34,11 +42,17 @@ def create_api_key():
 
 
 @bp.get("")
+@documented("Your API keys", {200: ApiKeys})
 def list_api_keys():
     return {"api_keys": [key.to_dict() for key in api_keys.list_for(current_owner())]}
 
 
 @bp.delete("/<key_id>")
+@documented(
+    "Revoke an API key",
+    {204: Empty()},
+    errors={403: "API_KEY_NOT_ALLOWED", 404: "API_KEY_NOT_FOUND"},
+)
 def revoke_api_key(key_id: str):
     _not_by_key()
     if not api_keys.revoke(current_owner(), key_id):

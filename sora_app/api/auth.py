@@ -11,6 +11,9 @@ from ..errors import APIError
 from ..extensions import limiter
 from ..models import LOCAL_USER_ID, User
 from ..ratelimits import limit_from, login_name
+from .docs import documented
+from .schemas.accounts import LoggedOut, MediaToken, Refreshed, Tokens
+from .schemas.accounts import User as UserView
 from .validation import json_body, parse
 
 bp = Blueprint("auth", __name__, url_prefix="/api/auth")
@@ -50,6 +53,13 @@ def _tokens(user: User) -> dict:
 
 
 @bp.post("/register")
+@documented(
+    "Create an account (and log in)",
+    {201: Tokens},
+    request=RegisterRequest,
+    errors={400: "VALIDATION_ERROR", 409: "USER_EXISTS", 429: "RATE_LIMITED"},
+    auth="public",
+)
 @limiter.limit(limit_from("RATE_LIMIT_REGISTER"))
 def register():
     body = parse(RegisterRequest, json_body())
@@ -58,6 +68,13 @@ def register():
 
 
 @bp.post("/login")
+@documented(
+    "Log in: an access and a refresh token",
+    {200: Tokens},
+    request=LoginRequest,
+    errors={400: "VALIDATION_ERROR", 401: "INVALID_CREDENTIALS", 429: "RATE_LIMITED"},
+    auth="public",
+)
 @limiter.limit(limit_from("RATE_LIMIT_LOGIN"))
 @limiter.limit(limit_from("RATE_LIMIT_LOGIN"), key_func=login_name)
 def login():
@@ -66,6 +83,7 @@ def login():
 
 
 @bp.post("/refresh")
+@documented("A new access token", {200: Refreshed}, errors={429: "RATE_LIMITED"}, auth="refresh")
 @limiter.limit(limit_from("RATE_LIMIT_REFRESH"))
 @jwt_required(refresh=True)
 def refresh():
@@ -78,6 +96,13 @@ def refresh():
 
 
 @bp.post("/logout")
+@documented(
+    "End the login session (all its tokens)",
+    {200: LoggedOut},
+    request=LogoutRequest,
+    errors={400: "TOKEN_INVALID"},
+    auth="login",
+)
 @jwt_required()
 def logout():
     """End the session: its access, refresh and media tokens all stop working.
@@ -102,6 +127,7 @@ def logout():
 
 
 @bp.get("/me")
+@documented("Who you are", {200: UserView}, auth="login")
 @jwt_required(optional=True)
 def me():
     identity = get_jwt_identity()
@@ -116,6 +142,7 @@ def me():
 
 
 @bp.post("/media-token")
+@documented("A 1-hour token for media URLs", {200: MediaToken}, auth="login")
 @jwt_required(optional=True)
 def create_media_token():
     """For <video src>, EventSource and WebSocket URLs, which cannot carry headers."""

@@ -13,6 +13,8 @@ from ..pipeline.subtitles import word_captions_default
 from ..pipeline.voice_preview import MIMETYPE
 from ..pipeline.voices import DEFAULT_VOICE_ID
 from ..response_policy import MEDIA_MAX_AGE
+from .docs import Binary, documented
+from .schemas.jobs import Options, Voices
 
 bp = Blueprint("catalog", __name__, url_prefix="/api")
 
@@ -24,12 +26,19 @@ DEFAULTED = (
 
 
 @bp.get("/voices")
+@documented("The voice catalogue", {200: Voices})
 def list_voices_view():
     found = voices.catalogue(current_app)
     return {"voices": [voices.listed(current_app, v) for v in found], "default": DEFAULT_VOICE_ID}
 
 
 @bp.get("/voices/<voice_id>/preview")
+@documented(
+    "A ~3 s MP3 of the voice",
+    {200: Binary(("audio/mpeg",)), 304: Binary(())},
+    errors={404: "VOICE_NOT_FOUND", 503: "UPSTREAM_NOT_CONFIGURED"},
+    auth="media",
+)
 def get_voice_preview(voice_id: str):
     """A short sample in the voice (MP3), kept after the first request; ETag and 304 apply."""
     path = voices.preview(current_app, voice_id)
@@ -37,6 +46,7 @@ def get_voice_preview(voice_id: str):
 
 
 @bp.get("/options")
+@documented("Every value a request may choose", {200: Options})
 def list_options():
     return {
         "story_type": list(STORY_TYPES),

@@ -26,6 +26,8 @@ from ..errors import APIError
 from ..jobs import events, service
 from ..models import CONTRACT1_STATUS, FINAL_STATUSES, Job
 from .common import progress_view
+from .docs import EventStream, documented
+from .schemas.events import SSE_EVENTS, ResumeHeaders
 from .stream_slots import client_gone, stream_slots
 
 bp = Blueprint("events", __name__, url_prefix="/api")
@@ -192,6 +194,15 @@ def event_stream_response(body: Iterator[str]) -> Response:
 
 
 @bp.get("/jobs/<job_id>/events")
+@documented(
+    "One job's changes as Server-Sent Events (ends with the job)",
+    headers=ResumeHeaders,
+    responses={
+        200: EventStream("The current state, then each change (id: the job's version).", SSE_EVENTS)
+    },
+    errors={400: "VALIDATION_ERROR", 404: "JOB_NOT_FOUND", 429: "TOO_MANY_STREAMS"},
+    auth="media",
+)
 def job_events(job_id: str):
     """One job's changes; the current state first, and the stream ends when the job does.
 
@@ -206,6 +217,17 @@ def job_events(job_id: str):
 
 
 @bp.get("/events")
+@documented(
+    "Every change to any of your jobs, as Server-Sent Events",
+    headers=ResumeHeaders,
+    responses={
+        200: EventStream(
+            "Your active jobs' states, then each change (id: <job id>:<version>).", SSE_EVENTS
+        )
+    },
+    errors={400: "VALIDATION_ERROR", 429: "TOO_MANY_STREAMS"},
+    auth="media",
+)
 def all_events():
     """Every change to any of the caller's jobs, for dashboards and the task list."""
     return _response(None)

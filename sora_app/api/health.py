@@ -11,6 +11,8 @@ from .. import space
 from ..jobs import admission, service, upstreams
 from ..jobs.executors import get_executor
 from ..pipeline.ffmpeg import ffmpeg_exe
+from .docs import documented
+from .schemas.jobs import Health
 
 bp = Blueprint("health", __name__)
 
@@ -95,6 +97,9 @@ def refuse_uploads_when_low() -> None:
 
 
 @bp.get("/health")
+@documented(
+    "Liveness and dependency checks", {200: Health, 503: (Health, "A check failed")}, auth="public"
+)
 def get_health():
     checks = {"database": _database(), "ffmpeg": _ffmpeg()}
     if not checks["database"]["ok"] or not checks["ffmpeg"]["ok"]:

@@ -9,7 +9,9 @@ from flask import Blueprint
 from ..auth import current_owner
 from ..errors import APIError
 from ..jobs import service
+from .docs import Binary, documented
 from .media_send import send_media
+from .schemas.jobs import RangeHeaders
 
 bp = Blueprint("media", __name__, url_prefix="/api")
 
@@ -20,6 +22,17 @@ MIMETYPES = {"mp4": "video/mp4", "jpg": "image/jpeg"}
 
 
 @bp.get("/video/<filename>")
+@documented(
+    "A finished video (MP4) or thumbnail (.jpg), with Range",
+    headers=RangeHeaders,
+    responses={
+        200: Binary(("video/mp4", "image/jpeg")),
+        206: Binary(("video/mp4", "image/jpeg"), "A range"),
+        304: Binary((), "Not modified"),
+    },
+    errors={404: "VIDEO_NOT_FOUND", 416: "REQUESTED_RANGE_NOT_SATISFIABLE"},
+    auth="media",
+)
 def get_video(filename: str):
     match = SERVABLE.match(filename)
     if match is None:

@@ -13,6 +13,9 @@ from ..content.bodies import ScriptCreate, ScriptPatch
 from ..errors import APIError
 from ..extensions import limiter
 from ..ratelimits import accepted, caller, limit_from
+from .docs import Empty, EventStream, documented
+from .schemas.library import Paging, RenderAccepted, ScriptPage, ScriptVersionQuery, ScriptView
+from .schemas.requests import RenderRequest
 from .script_stream import stream_script, wants_stream
 from .validation import int_arg, json_body, page_args, parse, validation_error
 
@@ -20,6 +23,26 @@ bp = Blueprint("scripts", __name__, url_prefix="/api/scripts")
 
 
 @bp.post("")
+@documented(
+    "Write a script (or store your own); Accept: text/event-stream streams it",
+    request=ScriptCreate,
+    responses={
+        201: ScriptView,
+        200: EventStream(
+            "With Accept: text/event-stream.",
+            {
+                "scene": "a scene as the writer finishes it",
+                "done": "the stored script (ScriptView)",
+                "error": "{error, message}",
+            },
+        ),
+    },
+    errors={
+        400: "VALIDATION_ERROR, LANGUAGE_NEEDS_SCRIPT_MODEL, UPSTREAM_NOT_CONFIGURED",
+        429: "RATE_LIMITED, TOO_MANY_STREAMS",
+    },
+    examples={"topic": {"topic": "The Vanishing Lighthouse", "duration": 0.5, "num_scenes": 4}},
+)
 @limiter.limit(limit_from("RATE_LIMIT_SUBMIT"), key_func=caller, deduct_when=accepted)
 def create_script():
     """201 and the script; with `Accept: text/event-stream`, the script as it is written."""
@@ -32,6 +55,7 @@ def create_script():
 
 
 @bp.get("")
+@documented("Your scripts", {200: ScriptPage}, query=Paging, errors={400: "VALIDATION_ERROR"})
 def list_scripts():
     page = page_args()
     found, total = scripts.list_for_owner(current_owner(), page.offset, page.limit)
@@ -39,6 +63,12 @@ def list_scripts():
 
 
 @bp.get("/<script_id>")
+@documented(
+    "A script (or one of its versions)",
+    {200: ScriptView},
+    query=ScriptVersionQuery,
+    errors={400: "VALIDATION_ERROR", 404: "SCRIPT_NOT_FOUND, VERSION_NOT_FOUND"},
+)
 def get_script(script_id: str):
     version = int_arg("version", 0, 0, 1_000_000) or None
     script, body = scripts.get(script_id, current_owner(), version)
@@ -46,18 +76,35 @@ def get_script(script_id: str):
 
 
 @bp.patch("/<script_id>")
+@documented(
+    "Edit a script: a new version",
+    {200: ScriptView},
+    request=ScriptPatch,
+    errors={400: "VALIDATION_ERROR", 404: "SCRIPT_NOT_FOUND", 409: "VERSION_CONFLICT"},
+)
 def edit_script(script_id: str):
     script, body = scripts.edit(script_id, current_owner(), parse(ScriptPatch, json_body()))
     return scripts.view(script, body)
 
 
 @bp.delete("/<script_id>")
+@documented("Delete a script (its videos stay)", {204: Empty()}, errors={404: "SCRIPT_NOT_FOUND"})
 def delete_script(script_id: str):
     scripts.delete(script_id, current_owner())
     return "", 204
 
 
 @bp.post("/<script_id>/render")
+@documented(
+    "Render a script version: an ordinary job",
+    {202: RenderAccepted},
+    request=RenderRequest,
+    errors={
+        400: "VALIDATION_ERROR, UPSTREAM_NOT_CONFIGURED, WEBHOOK_URL_NOT_ALLOWED",
+        404: "SCRIPT_NOT_FOUND, VERSION_NOT_FOUND",
+        429: "QUEUE_FULL, RATE_LIMITED",
+    },
+)
 @limiter.limit(limit_from("RATE_LIMIT_SUBMIT"), key_func=caller, deduct_when=accepted)
 def render_script(script_id: str):
     """An ordinary job over one version of the script: contract 1's answer, same progress."""

@@ -24,6 +24,17 @@ from ..jobs.spec import JobSpec
 from ..models import TASK_STATUS, VIDEO_ID_PREFIX, Job, JobStatus
 from ..ratelimits import accepted, caller, limit_from
 from .common import task_view, with_webhook
+from .docs import documented
+from .schemas.tasks import (
+    Envelope,
+    Task,
+    TaskContent,
+    TaskDeleted,
+    TaskForm,
+    TaskListQuery,
+    TaskPage,
+    TaskStats,
+)
 from .uploads import allow_upload_size
 from .validation import json_body, page_args, parse
 
@@ -80,6 +91,17 @@ def _local_spec(task: TaskRequest, reference: str | None) -> JobSpec:
 
 
 @bp.post("/tasks")
+@documented(
+    "Create a task (JSON, or multipart with a reference image)",
+    {201: Envelope[Task]},
+    request=TaskRequest,
+    form=TaskForm,
+    errors={
+        400: "VALIDATION_ERROR, UPSTREAM_NOT_CONFIGURED, WEBHOOK_URL_NOT_ALLOWED, INVALID_IMAGE",
+        429: "QUEUE_FULL, RATE_LIMITED",
+    },
+    examples={"local": {"prompt": "A lighthouse at dusk", "duration": 6, "voiceId": "espeak_male"}},
+)
 @limiter.limit(limit_from("RATE_LIMIT_SUBMIT"), key_func=caller, deduct_when=accepted)
 def create_task():
     body, image = _task_body()
@@ -120,12 +142,19 @@ def _task(video_id: str) -> Job:
 
 
 @bp.get("/tasks/<video_id>")
+@documented("One task", {200: Envelope[Task]}, errors={404: "TASK_NOT_FOUND"})
 def get_task(video_id: str):
     job = _task(video_id)
     return ok(with_webhook(task_view(job), job))
 
 
 @bp.get("/tasks")
+@documented(
+    "Your tasks, newest first",
+    {200: Envelope[TaskPage]},
+    query=TaskListQuery,
+    errors={400: "VALIDATION_ERROR"},
+)
 def list_tasks():
     paging = page_args()
     page, limit = paging.number, paging.limit
@@ -148,6 +177,7 @@ def list_tasks():
 
 
 @bp.get("/stats")
+@documented("Your tasks counted by status", {200: Envelope[TaskStats]})
 def task_stats():
     counts = service.counts_for_owner(current_owner())
     by_name = {TASK_STATUS[JobStatus(s)].lower(): n for s, n in counts.items()}
@@ -156,6 +186,11 @@ def task_stats():
 
 
 @bp.post("/tasks/<video_id>/cancel")
+@documented(
+    "Cancel a task",
+    {200: (Envelope[Task], "Cancelled"), 202: (Envelope[Task], "Stopping")},
+    errors={404: "TASK_NOT_FOUND", 409: "JOB_FINISHED"},
+)
 def cancel_task(video_id: str):
     with _in_task_words():
         outcome, job = service.cancel(_job_id(video_id), current_owner())
@@ -163,6 +198,11 @@ def cancel_task(video_id: str):
 
 
 @bp.get("/tasks/<video_id>/content")
+@documented(
+    "Where to get the finished video",
+    {200: Envelope[TaskContent]},
+    errors={404: "TASK_NOT_FOUND", 409: "TASK_NOT_COMPLETED"},
+)
 def task_content(video_id: str):
     job = _task(video_id)
     if job.job_status is not JobStatus.COMPLETED:
@@ -185,6 +225,11 @@ def task_content(video_id: str):
 
 
 @bp.delete("/tasks/<video_id>")
+@documented(
+    "Delete a finished task and its files",
+    {200: Envelope[TaskDeleted]},
+    errors={404: "TASK_NOT_FOUND", 409: "TASK_ACTIVE"},
+)
 def delete_task(video_id: str):
     """Delete a finished task and its files; an active one must be cancelled first."""
     with _in_task_words():

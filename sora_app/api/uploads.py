@@ -12,6 +12,8 @@ from ..auth import current_owner
 from ..content import media
 from ..errors import APIError
 from ..jobs import uploads
+from .docs import documented
+from .schemas.jobs import FileForm, StoredImage, Uploads
 
 bp = Blueprint("uploads", __name__, url_prefix="/api")
 
@@ -33,6 +35,15 @@ def uploaded_file(what: str) -> FileStorage:
 
 
 @bp.post("/uploads")
+@documented(
+    "Upload a picture for manual_image_paths",
+    {201: StoredImage},
+    form=FileForm,
+    errors={
+        400: "VALIDATION_ERROR, INVALID_IMAGE, UNSUPPORTED_MEDIA",
+        413: "REQUEST_ENTITY_TOO_LARGE",
+    },
+)
 def create_upload():
     file = uploaded_file("the image")
     stored = uploads.save_image(file, current_owner())
@@ -41,6 +52,7 @@ def create_upload():
 
 
 @bp.get("/uploads")
+@documented("Your uploaded pictures", {200: Uploads})
 def list_uploads():
     files = uploads.list_images(current_owner())
     return {"uploads": [{"path": name, "bytes": size} for name, size in files]}

@@ -21,6 +21,9 @@ from ..jobs import service, store, videos_api
 from ..jobs.spec import JobSpec
 from ..models import FINAL_STATUSES, Job, JobStatus
 from ..ratelimits import accepted, caller, limit_from
+from .docs import Binary, documented
+from .schemas.requests import CreateVideoRequest
+from .schemas.v1 import ContentQuery, CreateForm, ListQuery, Video, VideoDeleted, VideoList
 from .v1_content import check_variant, content_response
 from .v1_reference import reference_of
 from .validation import json_body, parse
@@ -67,6 +70,18 @@ def _shown(job: Job) -> dict[str, Any]:
 
 
 @bp.post("/videos")
+@documented(
+    "Create a video (OpenAI Videos API)",
+    {200: Video},
+    request=CreateVideoRequest,
+    form=CreateForm,
+    auth="openai",
+    errors={
+        400: "VALIDATION_ERROR, MODEL_NOT_FOUND, INVALID_INPUT_REFERENCE, WEBHOOK_URL_NOT_ALLOWED",
+        429: "QUEUE_FULL, RATE_LIMITED",
+    },
+    examples={"boat": {"prompt": "A paper boat in the rain", "seconds": "8", "size": "720x1280"}},
+)
 @limiter.limit(limit_from("RATE_LIMIT_SUBMIT"), key_func=caller, deduct_when=accepted)
 def create_video():
     body, file = _body()
@@ -79,11 +94,19 @@ def create_video():
 
 
 @bp.get("/videos/<video_id>")
+@documented("A video", {200: Video}, errors={404: "VIDEO_NOT_FOUND"}, auth="openai")
 def get_video(video_id: str):
     return _shown(_video(video_id))
 
 
 @bp.get("/videos")
+@documented(
+    "Your videos (cursor pages)",
+    {200: VideoList},
+    query=ListQuery,
+    auth="openai",
+    errors={400: "INVALID_LIMIT, INVALID_ORDER, INVALID_CURSOR"},
+)
 def list_videos():
     low, high, default = LIST_LIMIT
     raw = request.args.get("limit", str(default))
@@ -109,6 +132,12 @@ def list_videos():
 
 
 @bp.delete("/videos/<video_id>")
+@documented(
+    "Delete a video (cancelling its render)",
+    {200: VideoDeleted},
+    auth="openai",
+    errors={404: "VIDEO_NOT_FOUND", 409: "VIDEO_BUSY"},
+)
 def delete_video(video_id: str):
     """Deletes a finished video; a queued or running one is cancelled first."""
     job, owner = _video(video_id), current_owner()
@@ -135,6 +164,20 @@ def _wait_until_stopped(job_id: str, owner: str) -> None:
 
 
 @bp.get("/videos/<video_id>/content")
+@documented(
+    "The video (MP4, Range), a WebP thumbnail or a JPEG spritesheet",
+    query=ContentQuery,
+    responses={
+        200: Binary(("video/mp4", "image/webp", "image/jpeg")),
+        206: Binary(("video/mp4", "image/webp", "image/jpeg"), "A range"),
+    },
+    errors={
+        400: "INVALID_VARIANT",
+        404: "VIDEO_NOT_FOUND, CONTENT_NOT_FOUND",
+        409: "VIDEO_NOT_READY",
+    },
+    auth="openai",
+)
 def get_video_content(video_id: str):
     variant = request.args.get("variant", "video")
     check_variant(variant)
@@ -145,6 +188,18 @@ def get_video_content(video_id: str):
 
 
 @bp.post("/videos/<video_id>/remix")
+@documented(
+    "Remix a video with a new prompt",
+    {200: Video},
+    request=videos_api.RemixParams,
+    auth="openai",
+    errors={
+        400: "VALIDATION_ERROR",
+        404: "VIDEO_NOT_FOUND",
+        409: "VIDEO_NOT_READY, VIDEO_NOT_REMIXABLE",
+        429: "QUEUE_FULL, RATE_LIMITED",
+    },
+)
 @limiter.limit(limit_from("RATE_LIMIT_SUBMIT"), key_func=caller, deduct_when=accepted)
 def remix_video(video_id: str):
     params = parse(videos_api.RemixParams, json_body())

@@ -15,6 +15,14 @@ from ..errors import APIError
 from ..jobs import scenes, service
 from ..models import VIDEO_ID_PREFIX, Job, JobStatus, iso_utc
 from ..storage import storage_for
+from .docs import documented
+from .schemas.library import (
+    LibraryVideo,
+    LibraryVideoDeleted,
+    VideoListQuery,
+    VideoPage,
+    VideoScenes,
+)
 from .validation import page_args
 
 bp = Blueprint("videos", __name__, url_prefix="/api/videos")
@@ -79,6 +87,12 @@ def video_view(job: Job) -> dict[str, Any]:
 
 
 @bp.get("")
+@documented(
+    "Your video library, newest first",
+    {200: VideoPage},
+    query=VideoListQuery,
+    errors={400: "VALIDATION_ERROR"},
+)
 def list_videos():
     page = page_args()
     wanted = request.args.get("status", "all").strip().lower() or "all"
@@ -92,11 +106,17 @@ def list_videos():
 
 
 @bp.get("/<video_id>")
+@documented("One video", {200: LibraryVideo}, errors={404: "JOB_NOT_FOUND"})
 def get_video(video_id: str):
     return video_view(service.get_for_owner(_job_id(video_id), current_owner()))
 
 
 @bp.delete("/<video_id>")
+@documented(
+    "Delete a video and its files",
+    {200: LibraryVideoDeleted},
+    errors={404: "JOB_NOT_FOUND", 409: "JOB_ACTIVE"},
+)
 def delete_video(video_id: str):
     """The video, its thumbnail, its scene stills and the row; 409 while it still renders."""
     job_id = _job_id(video_id)
@@ -105,6 +125,11 @@ def delete_video(video_id: str):
 
 
 @bp.get("/<video_id>/scenes")
+@documented(
+    "A finished video's scenes",
+    {200: VideoScenes},
+    errors={404: "JOB_NOT_FOUND", 409: "VIDEO_NOT_READY"},
+)
 def list_scenes(video_id: str):
     job, manifest = service.scenes_of(_job_id(video_id), current_owner())
     found = manifest["scenes"] if manifest else []

@@ -10,6 +10,8 @@ from pathlib import Path
 
 from flask import Blueprint, Response, send_from_directory
 
+from .docs import Binary, documented
+
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 
 bp = Blueprint("web", __name__, static_folder=WEB_DIR / "static", static_url_path="/static")
@@ -29,6 +31,11 @@ CSP = "; ".join(
 
 
 @bp.get("/")
+@documented(
+    "The built-in web page",
+    {200: Binary(("text/html",), "The page; its script and style are under /static/.")},
+    auth="public",
+)
 def get_page() -> Response:
     """Revalidated on every visit, so an upgraded server never pairs old HTML with new JS."""
     response = send_from_directory(WEB_DIR, "index.html", max_age=0)

@@ -11,6 +11,8 @@ from ..errors import APIError
 from ..jobs import webhook_settings
 from ..jobs.webhook_tables import WebhookEndpoint
 from ..models import LOCAL_USER_ID
+from .docs import documented
+from .schemas.accounts import WebhookEndpoint as EndpointView
 from .validation import json_body, parse
 
 bp = Blueprint("webhooks", __name__, url_prefix="/api/auth/webhook")
@@ -37,6 +39,7 @@ def _shown(row: WebhookEndpoint) -> dict:
 
 
 @bp.get("")
+@documented("Your webhook URL and secret", {200: EndpointView}, auth="login")
 @jwt_required(optional=True)
 def get_webhook():
     """The default URL (null if none) and the signing secret, made on first ask."""
@@ -44,6 +47,13 @@ def get_webhook():
 
 
 @bp.put("")
+@documented(
+    "Set your default webhook URL",
+    {200: EndpointView},
+    request=EndpointRequest,
+    errors={400: "VALIDATION_ERROR, WEBHOOK_URL_NOT_ALLOWED"},
+    auth="login",
+)
 @jwt_required(optional=True)
 def put_webhook():
     """Set the default URL for jobs that name none (checked like a job's webhook_url)."""
@@ -52,6 +62,7 @@ def put_webhook():
 
 
 @bp.delete("")
+@documented("Clear the default URL", {200: EndpointView}, auth="login")
 @jwt_required(optional=True)
 def delete_webhook():
     """Clear the default URL; the secret stays (jobs may still name their own URL)."""
@@ -59,6 +70,7 @@ def delete_webhook():
 
 
 @bp.post("/rotate-secret")
+@documented("A new signing secret", {200: EndpointView}, auth="login")
 @jwt_required(optional=True)
 def rotate_webhook_secret():
     """A new secret signs every attempt from now on, retries of earlier events included."""

@@ -26,7 +26,9 @@ from ..errors import APIError
 from ..extensions import sock
 from ..jobs import events, service
 from ..models import FINAL_STATUSES, LOCAL_USER_ID, VIDEO_ID_PREFIX
+from .docs import Binary, documented
 from .health import VERSION
+from .schemas.events import WsQuery
 from .ws_live import Connection, push_changes, send_job, wait
 
 log = logging.getLogger(__name__)
@@ -289,6 +291,15 @@ def check_handshake() -> None:
 
 
 @sock.route("/ws")
+@documented(
+    "WebSocket: live task updates (see the protocol in the introduction)",
+    query=WsQuery,
+    responses={101: Binary((), "Switching protocols: the socket speaks JSON messages")},
+    errors={400: "BAD_HANDSHAKE", 426: "UPGRADE_REQUIRED, UNSUPPORTED_WEBSOCKET_VERSION"},
+    auth="media",
+    tags=("live",),
+    websocket=True,
+)
 def live_updates(ws: Server) -> None:
     """Contract 2's live channel; a full process refuses it instead of starving requests."""
     conn = Connection(ws, uuid.uuid4().hex, current_app.config["AUTH_MODE"] == "required")

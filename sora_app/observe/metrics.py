@@ -17,6 +17,7 @@ from typing import Any
 
 from flask import Flask, Response, current_app, g, request
 
+from ..api.docs import Binary, documented
 from ..errors import APIError
 from .meters import meters
 
@@ -87,6 +88,12 @@ def _observed(response: Response) -> Response:
     return response
 
 
+@documented(
+    "Prometheus metrics",
+    {200: Binary(("text/plain",), "Prometheus' text exposition format.")},
+    auth="public",
+    errors={401: "AUTH_REQUIRED (only with SORA_METRICS_TOKEN set)"},
+)
 def metrics_view() -> Response:
     """GET /metrics; with SORA_METRICS_TOKEN set, only for `Authorization: Bearer <it>`."""
     from prometheus_client import CONTENT_TYPE_LATEST, generate_latest

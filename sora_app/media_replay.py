@@ -3,8 +3,8 @@
 Why: a player seeking through a video asks for one byte range after another, and each went
 through routing, auth, the ownership query, hooks and werkzeug before one `sendfile` call;
 that Python (not the bytes) held 1 MiB ranges to a quarter of what nginx serves. So once
-Flask has answered `GET /api/video/<file>` with 200 or 206, the same ask (same file, same
-credentials, Origin, Host and forwarding headers) within SORA_MEDIA_REPLAY_SECONDS (5) is
+Flask has answered `GET /api/video/<file>` with 200 or 206, the same ask (same file, Origin,
+Host and forwarding headers, no credentials) within SORA_MEDIA_REPLAY_SECONDS (5) is
 answered here:
 Flask's own headers (CORS, caching, ETag, Last-Modified) with this request's range, and the
 body handed to the server's `wsgi.file_wrapper`, which gunicorn sends with sendfile.
@@ -13,9 +13,11 @@ Behind nginx with X-Accel-Redirect the remembered answer is Flask's header-only 
 nginx sends the bytes and the range from its internal location.
 
 What keeps it exact and safe:
-- only what Flask already allowed, to the identical credentials, for at most a few seconds
-  (a logout or a deleted video is seen by Flask again after that; a deleted file is seen at
-  once, since the file is opened anew each time and must still be the one Flask served);
+- only requests without credentials (no Authorization, cookie or `token=`): in open mode
+  those all act for the local user; a credential always goes to Flask, so a logout or a
+  revoked key ends access at once (in required mode nothing is replayed);
+- only what Flask already allowed, for at most a few seconds, and only while the file is
+  the one Flask served (it is opened anew each time: a deleted video is seen at once);
 - a single plain `bytes=` range, or none; anything else (several ranges, a malformed or
   unsatisfiable one, If-Range, If-None-Match, If-Modified-Since) goes to Flask, which knows
   the rules for them.
@@ -43,10 +45,11 @@ from .polled_reads import StartResponse
 VIDEO = re.compile(r"/api/video/[A-Za-z0-9][A-Za-z0-9_-]{0,120}\.mp4")
 RANGE = re.compile(r"bytes=(\d*)-(\d*)")
 KEPT = 1024
+CREDENTIALS = ("HTTP_AUTHORIZATION", "HTTP_COOKIE")
 IDENTITY = (
-    "PATH_INFO", "QUERY_STRING", "HTTP_AUTHORIZATION", "HTTP_COOKIE", "HTTP_ORIGIN",
-    "HTTP_HOST", "wsgi.url_scheme", "HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_PROTO",
-    "HTTP_X_FORWARDED_HOST", "HTTP_X_FORWARDED_PREFIX", "SCRIPT_NAME",
+    "PATH_INFO", "QUERY_STRING", "HTTP_ORIGIN", "HTTP_HOST", "wsgi.url_scheme",
+    "HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_PROTO", "HTTP_X_FORWARDED_HOST",
+    "HTTP_X_FORWARDED_PREFIX", "SCRIPT_NAME",
 )  # fmt: skip
 CONDITIONAL = ("HTTP_IF_RANGE", "HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE", "HTTP_IF_MATCH")
 PER_ANSWER = frozenset({"content-length", "content-range", "date", REQUEST_ID.lower()})
@@ -82,6 +85,10 @@ class MediaReplay:
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("REQUEST_METHOD") != "GET" or not VIDEO.fullmatch(
             environ.get("PATH_INFO", "")
+        ):
+            return self.inner(environ, start_response)
+        if any(name in environ for name in CREDENTIALS) or "token=" in environ.get(
+            "QUERY_STRING", ""
         ):
             return self.inner(environ, start_response)
         key = tuple(environ.get(name) for name in IDENTITY)

@@ -111,7 +111,8 @@ def test_it_lasts_a_few_seconds_and_a_removed_or_replaced_file_is_never_sent(set
     assert layer.replayed == 1
 
 
-def test_another_credential_is_never_answered_from_someone_elses_yes(tmp_path):
+def test_requests_with_credentials_always_go_to_flask(tmp_path):
+    """So a logout or a revoked key ends a player's access at once (required mode)."""
     app = create_app({**app_config(tmp_path), "AUTH_MODE": "required"})
     try:
         client = app.test_client()
@@ -126,7 +127,10 @@ def test_another_credential_is_never_answered_from_someone_elses_yes(tmp_path):
         assert get(client, {"Range": "bytes=0-99"}).status_code == 401
         assert layer.replayed == 0
         again = get(client, {"Range": "bytes=5-9", **bearer(alice["access_token"])})
-        assert again.status_code == 206 and layer.replayed == 1
+        assert again.status_code == 206 and layer.replayed == 0
+        client.post("/api/auth/logout", headers=bearer(alice["access_token"]))
+        gone = get(client, {"Range": "bytes=5-9", **bearer(alice["access_token"])})
+        assert gone.status_code == 401 and layer.replayed == 0
     finally:
         close_app(app)
 

@@ -70,11 +70,13 @@ http {{
 """
 
 
-def nginx_site(app_port: int, port: int, videos: Path) -> str:
+def nginx_site(app_port: int, port: int, videos: Path, cache: Path) -> str:
     """deploy/nginx.conf with this run's ports and folder (as tests/api/test_nginx.py does)."""
     text = (ROOT / "deploy" / "nginx.conf").read_text()
     text = text.replace("server 127.0.0.1:5000;", f"server 127.0.0.1:{app_port};")
     text = text.replace("listen 80;", f"listen 127.0.0.1:{port};")
+    text = text.replace("/var/cache/nginx/sora_app ", f"{cache}/answers ")
+    text = text.replace("unix:/run/sora-app-media.sock", f"unix:{cache}/media.sock")
     return text.replace("alias /srv/sora_app/videos/;", f"alias {videos}/;")
 
 
@@ -82,7 +84,8 @@ def start_nginx(tmp: Path, app_port: int, videos: Path) -> tuple[Server, str, st
     folder = tmp / "nginx"
     folder.mkdir()
     port, static_port = free_port(), free_port()
-    (folder / "site.conf").write_text(nginx_site(app_port, port, videos))
+    (folder / "cache").mkdir()
+    (folder / "site.conf").write_text(nginx_site(app_port, port, videos, folder / "cache"))
     user = "user root root;\n" if os.geteuid() == 0 else ""
     conf = user + MAIN_CONF.format(tmp=folder, static_port=static_port, videos=videos)
     (folder / "nginx.conf").write_text(conf)

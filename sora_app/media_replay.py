@@ -37,7 +37,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.wsgi import wrap_file
 
-from .api.media_send import BLOCK, FileRange
+from .api.media_send import BLOCK, FileRange, carries_credentials
 from .observe.request_context import HEADER as REQUEST_ID
 from .observe.request_context import request_id_of
 from .polled_reads import StartResponse
@@ -45,7 +45,6 @@ from .polled_reads import StartResponse
 VIDEO = re.compile(r"/api/video/[A-Za-z0-9][A-Za-z0-9_-]{0,120}\.mp4")
 RANGE = re.compile(r"bytes=(\d*)-(\d*)")
 KEPT = 1024
-CREDENTIALS = ("HTTP_AUTHORIZATION", "HTTP_COOKIE")
 IDENTITY = (
     "PATH_INFO", "QUERY_STRING", "HTTP_ORIGIN", "HTTP_HOST", "wsgi.url_scheme",
     "HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_PROTO", "HTTP_X_FORWARDED_HOST",
@@ -87,9 +86,7 @@ class MediaReplay:
             environ.get("PATH_INFO", "")
         ):
             return self.inner(environ, start_response)
-        if any(name in environ for name in CREDENTIALS) or "token=" in environ.get(
-            "QUERY_STRING", ""
-        ):
+        if carries_credentials(environ):
             return self.inner(environ, start_response)
         key = tuple(environ.get(name) for name in IDENTITY)
         with self._lock:

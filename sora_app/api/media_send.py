@@ -50,6 +50,17 @@ class FileRange:
         self.file.close()
 
 
+CREDENTIALS = ("HTTP_AUTHORIZATION", "HTTP_COOKIE")
+
+
+def carries_credentials(environ: dict) -> bool:
+    """A token, key or cookie: such a request is always decided anew by the app, never from
+    an answer remembered below it (media_replay) or in nginx, so a logout ends access at once."""
+    return any(name in environ for name in CREDENTIALS) or "token=" in environ.get(
+        "QUERY_STRING", ""
+    )
+
+
 def single_byte_range(header: str) -> bool:
     """RFC 9110 lets a server ignore a Range it will not serve: only one bytes range is used."""
     parsed = parse_range_header(header)
@@ -107,4 +118,13 @@ def accel_response(location: str, mimetype: str, max_age: int) -> Response:
     response = current_app.response_class(b"", mimetype=mimetype)
     response.headers["X-Accel-Redirect"] = location
     response.headers["Cache-Control"] = f"public, max-age={max_age}"
+    # How long nginx may answer the same ask without us (deploy/nginx.conf caches by it); the
+    # header never reaches the client.
+    seconds = 0 if carries_credentials(request.environ) else remember_seconds()
+    response.headers["X-Accel-Expires"] = str(seconds)
     return response
+
+
+def remember_seconds() -> int:
+    """SORA_MEDIA_REPLAY_SECONDS in whole seconds (X-Accel-Expires has no fractions)."""
+    return int(float(current_app.config.get("MEDIA_REPLAY_SECONDS", 0)))

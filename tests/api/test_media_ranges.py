@@ -152,3 +152,19 @@ def test_with_nginx_in_front_the_app_answers_x_accel_redirect(accel_app):
     publish(accel_app, other, owner="someone-else")
     refused = client.get(f"/api/video/{other}")
     assert refused.status_code == 404 and "X-Accel-Redirect" not in refused.headers
+
+
+def test_nginx_may_remember_only_a_yes_to_a_request_without_credentials(accel_app):
+    """X-Accel-Expires is what deploy/nginx.conf caches by: the replay seconds for a plain
+    request, 0 when a token, key or cookie came with it (those are always asked anew)."""
+    accel_app.config["MEDIA_REPLAY_SECONDS"] = 7.5
+    (accel_app.config["VIDEOS_DIR"] / NAME).write_bytes(b"x" * 100)
+    publish(accel_app, NAME)
+    client = accel_app.test_client()
+    assert client.get(f"/api/video/{NAME}").headers["X-Accel-Expires"] == "7"
+    client.set_cookie("theme", "dark")
+    assert client.get(f"/api/video/{NAME}").headers["X-Accel-Expires"] == "0"
+    client.delete_cookie("theme")
+    for ask in ({"headers": {"Authorization": "Bearer sk-sora-x"}}, {"query_string": "token=x"}):
+        answer = client.get(f"/api/video/{NAME}", **ask)
+        assert answer.headers.get("X-Accel-Expires", "0") == "0", ask

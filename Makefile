@@ -10,18 +10,24 @@ PYTEST_ARGS ?=
 PYTEST_WORKERS ?= 3
 XDIST := $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadfile)
 
-.PHONY: install run test test-fast test-postgresql lint format pytest worker beat bench-e2e bench-reads bench-events bench-memory fake-upstreams clean
+.PHONY: install install-server run test test-fast test-postgresql lint format pytest worker beat bench-e2e bench-reads bench-events bench-memory fake-upstreams clean
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "python3 is required but was not found on PATH."; exit 1; }
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11 or newer is required."; exit 1; }
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { echo "Could not create $(VENV): install the Python venv module."; exit 1; }
+	@$(PYTHON) -m venv $(VENV) || { echo "Could not create $(VENV): install the Python venv module."; exit 1; }
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+
+$(STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
 install: $(STAMP)
+
+# A production server (deploy/README.md): requirements.txt only, without the test tools.
+install-server: | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
 
 run: install
 	$(BIN)/python -m sora_app.serve

@@ -77,7 +77,7 @@ def nginx_site(app_port: int, port: int, videos: Path, cache: Path) -> str:
     text = text.replace("listen 80;", f"listen 127.0.0.1:{port};")
     text = text.replace("/var/cache/nginx/sora_app ", f"{cache}/answers ")
     text = text.replace("unix:/run/sora-app-media.sock", f"unix:{cache}/media.sock")
-    return text.replace("alias /srv/sora_app/videos/;", f"alias {videos}/;")
+    return text.replace("alias /srv/sora_app/data/videos/;", f"alias {videos}/;")
 
 
 def start_nginx(tmp: Path, app_port: int, videos: Path) -> tuple[Server, str, str]:

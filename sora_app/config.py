@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from dataclasses import dataclass, fields
 from datetime import timedelta
@@ -22,8 +23,20 @@ class ConfigError(RuntimeError):
     """A setting is missing or malformed; raised at start-up, never mid-request."""
 
 
+TRAILING_COMMENT = re.compile(r"\s#")
+
+
 def _env(name: str, default: str) -> str:
-    return os.environ.get(name, default).strip()
+    """The setting, stripped. A blank and `#` inside it is refused: systemd's EnvironmentFile
+    (and `docker --env-file`) keep an end-of-line comment as part of the value, which would
+    otherwise start a server on `production   # …` as if it were development."""
+    value = os.environ.get(name, default).strip()
+    if TRAILING_COMMENT.search(value):
+        raise ConfigError(
+            f"{name} holds a comment: {value!r}. Put comments on their own lines; env files "
+            "for systemd and Docker keep the rest of the line as part of the value"
+        )
+    return value
 
 
 def _env_number(name: str, default: Number, minimum: Number) -> Number:
@@ -220,6 +233,7 @@ class Settings:
 
 
 AUTH_MODES = ("open", "required")
+ENVIRONMENTS = ("development", "production")
 
 
 def _auth_mode() -> str:
@@ -232,6 +246,8 @@ def _auth_mode() -> str:
 def load_settings() -> Settings:
     """Read the environment once; production refuses to start without a real secret."""
     env = _env("SORA_ENV", "development").lower()
+    if env not in ENVIRONMENTS:  # a typo must not quietly drop production's guards
+        raise ConfigError(f"SORA_ENV must be one of {', '.join(ENVIRONMENTS)}, got {env!r}")
     instance = Path(_env("SORA_INSTANCE_DIR", str(ROOT / "instance"))).resolve()
     secret = _env("SORA_SECRET_KEY", "")
     auth_mode = _auth_mode()
@@ -391,6 +407,19 @@ SECRET_FILE = "secret_key"
 MIN_SECRET_BYTES = 32
 
 
+def _make_secret(instance: Path, path: Path) -> None:
+    staging = instance / f".{SECRET_FILE}.{os.getpid()}.{secrets.token_hex(4)}"
+    fd = os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # never world-readable
+    with os.fdopen(fd, "w") as out:
+        out.write(secrets.token_hex(MIN_SECRET_BYTES))
+    try:
+        os.link(staging, path)
+    except FileExistsError:
+        pass  # another worker won the race; use its key
+    finally:
+        staging.unlink()
+
+
 def instance_secret(instance: Path) -> str:
     """A random key made on first start and kept in instance/ (never committed).
 
@@ -398,20 +427,17 @@ def instance_secret(instance: Path) -> str:
     who can reach the server forge a token for any user. Written under a temporary name and
     linked into place, so parallel workers starting at once all end up with the same key.
     """
-    instance.mkdir(parents=True, exist_ok=True)
     path = instance / SECRET_FILE
-    if not path.exists():
-        staging = instance / f".{SECRET_FILE}.{os.getpid()}.{secrets.token_hex(4)}"
-        fd = os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # never world-readable
-        with os.fdopen(fd, "w") as out:
-            out.write(secrets.token_hex(MIN_SECRET_BYTES))
-        try:
-            os.link(staging, path)
-        except FileExistsError:
-            pass  # another worker won the race; use its key
-        finally:
-            staging.unlink()
-    secret = path.read_text().strip()
+    try:
+        instance.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            _make_secret(instance, path)
+        secret = path.read_text().strip()
+    except OSError as exc:
+        raise ConfigError(
+            f"SORA_INSTANCE_DIR ({instance}) cannot keep the development secret: "
+            f"{exc.strerror}; make it writable or set SORA_SECRET_KEY"
+        ) from exc
     if len(secret) < MIN_SECRET_BYTES:
         raise ConfigError(f"{path} holds no usable key: delete it to have a new one made")
     return secret
@@ -476,3 +502,30 @@ def load_server_settings() -> ServerSettings:
         ).resolve(),
         log_format=_log_format(),
     )
+
+
+def folder_problem(settings: Settings, server: ServerSettings) -> str | None:
+    """The first data folder this user cannot create or write, named with its setting.
+
+    Checked once at start (gunicorn's master, `make run`): a read-only checkout under
+    systemd's ProtectSystem=strict otherwise surfaced as a traceback from deep in a worker.
+    """
+    folders = {
+        "SORA_INSTANCE_DIR": settings.INSTANCE_DIR,
+        "SORA_VIDEOS_DIR": settings.VIDEOS_DIR,
+        "SORA_UPLOADS_DIR": settings.UPLOADS_DIR,
+        "SORA_WORK_DIR": settings.WORK_DIR,
+        "SORA_METRICS_DIR": server.metrics_dir,
+    }
+    for name, folder in folders.items():
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            probe = folder / f".write-check-{os.getpid()}"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            return (
+                f"{name} ({folder}) is not writable: {exc.strerror}. Point it at a folder this "
+                "user can write (under systemd, inside ReadWritePaths; deploy/README.md)"
+            )
+    return None

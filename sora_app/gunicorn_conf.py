@@ -23,10 +23,20 @@ import sys
 import threading
 from typing import Any
 
-from sora_app.config import load_server_settings
+from sora_app.config import ConfigError, folder_problem, load_server_settings, load_settings
 from sora_app.gunicorn_errors import install as install_json_errors
 
-_server = load_server_settings()
+
+def _fail(message: str) -> None:
+    """One clear sentence and exit code 1 (systemd shows it), not gunicorn's traceback."""
+    print(f"Configuration error: {message}.", file=sys.stderr)
+    sys.exit(1)
+
+
+try:
+    _server = load_server_settings()
+except ConfigError as exc:
+    _fail(str(exc))
 install_json_errors()  # gunicorn's own 400/414/431 answers in our JSON shape, not HTML
 
 bind = f"{_server.host}:{_server.port}"
@@ -38,6 +48,9 @@ graceful_timeout = 20
 keepalive = 5
 accesslog = "-"
 errorlog = "-"
+# gunicorn's control socket (gunicornc) defaults to ~/.gunicorn, which a system user's home
+# does not allow (an ERROR at every start under systemd); nothing here uses it.
+control_socket_disable = True
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms request_id=%({x-request-id}o)s'
 
 
@@ -163,9 +176,14 @@ def on_starting(server: Any) -> None:
     them all (sora_app.observe.metrics): set for the master, whose forks (the workers) import
     prometheus-client after this. Here, not at import, so importing this module (a test does)
     changes no environment. A fresh folder per start: the last run's workers are gone."""
+    try:
+        problem = folder_problem(load_settings(), _server)
+    except ConfigError as exc:
+        problem = str(exc)
+    if problem:
+        _fail(problem)
     folder = _server.metrics_dir
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
-    folder.mkdir(parents=True, exist_ok=True)
     for stale in folder.glob("*.db"):
         stale.unlink(missing_ok=True)
 

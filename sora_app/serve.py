@@ -11,7 +11,13 @@ import shutil
 import socket
 import sys
 
-from .config import ConfigError, load_env_file, load_server_settings, load_settings
+from .config import (
+    ConfigError,
+    folder_problem,
+    load_env_file,
+    load_server_settings,
+    load_settings,
+)
 
 
 def _port_problem(host: str, port: int) -> str | None:
@@ -45,12 +51,16 @@ def main() -> int:
     if load_env_file():  # exec'd gunicorn inherits it, so its config reads the same values
         print("read settings from .env (the environment wins)", file=sys.stderr)
     try:
-        load_settings()
+        settings = load_settings()
         server = load_server_settings()
     except ConfigError as exc:
         print(f"Configuration error: {exc}.", file=sys.stderr)
         return 1
-    problem = _tool_problem() or _port_problem(server.host, server.port)
+    problem = (
+        _tool_problem()
+        or _port_problem(server.host, server.port)
+        or folder_problem(settings, server)
+    )
     if problem:
         print(problem, file=sys.stderr)
         return 1

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import subprocess
 
 import pytest
 
 from sora_app import config
 from sora_app.config import ConfigError, load_server_settings, load_settings
+from tests.conftest import ROOT, free_port
 
 
 @pytest.mark.parametrize(
@@ -19,6 +21,10 @@ from sora_app.config import ConfigError, load_server_settings, load_settings
         ({"SORA_JOB_WORKERS": "0"}, "at least 1"),
         ({"SORA_AUTH_MODE": "maybe"}, "open, required"),
         ({"SORA_ENV": "production"}, "SORA_SECRET_KEY"),
+        ({"SORA_ENV": "prod"}, "development, production"),
+        # An env file pasted with its end-of-line comments (systemd keeps them in the value):
+        ({"SORA_ENV": "production   # refuses to start"}, "Put comments on their own lines"),
+        ({"SORA_VIDEOS_DIR": "/srv/v   # = the alias"}, "SORA_VIDEOS_DIR holds a comment"),
         ({"SORA_JOB_EXECUTOR": "rq"}, "thread, celery"),
         ({"SORA_JOB_EXECUTOR": "celery"}, "SORA_CELERY_BROKER_URL"),
         (
@@ -90,3 +96,43 @@ def test_make_run_reads_dot_env_without_overriding_the_environment(monkeypatch, 
 
 def test_no_dot_env_is_fine(tmp_path):
     assert config.load_env_file(tmp_path / "missing.env") is False
+
+
+@pytest.mark.parametrize(
+    ("env", "needle"),
+    [
+        (
+            {"SORA_METRICS_DIR": "{file}/metrics"},
+            "SORA_METRICS_DIR ({file}/metrics) is not writable",
+        ),
+        ({"SORA_WEB_WORKERS": "1   # one process"}, "SORA_WEB_WORKERS holds a comment"),
+    ],
+)
+def test_gunicorn_as_systemd_starts_it_refuses_bad_folders_in_one_sentence(tmp_path, env, needle):
+    """The unit's own command line (deploy/sora-app.service): a folder it cannot write is
+    named with its setting before any worker starts, exit code 1, no traceback."""
+    blocker = tmp_path / "a-file"  # a folder below a file fails even for root
+    blocker.write_text("")
+    settings = {key: value.format(file=blocker) for key, value in env.items()}
+    base = {"SORA_INSTANCE_DIR": str(tmp_path / "instance"), "SORA_PORT": str(free_port())}
+    done = subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "gunicorn"), "-c", "python:sora_app.gunicorn_conf",
+         "wsgi:app"],
+        cwd=ROOT, env={**os.environ, **base, **settings}, capture_output=True, text=True,
+        timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr[-2000:]
+    assert f"Configuration error: {needle.format(file=blocker)}" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_a_folder_that_cannot_be_written_is_named_with_its_setting(monkeypatch, tmp_path):
+    blocker = tmp_path / "a-file"  # a folder below a file fails even for root
+    blocker.write_text("")
+    monkeypatch.setenv("SORA_INSTANCE_DIR", str(tmp_path / "instance"))
+    monkeypatch.setenv("SORA_VIDEOS_DIR", str(blocker / "videos"))
+    problem = config.folder_problem(load_settings(), load_server_settings())
+    assert problem is not None and problem.startswith(f"SORA_VIDEOS_DIR ({blocker}/videos)")
+    monkeypatch.setenv("SORA_INSTANCE_DIR", str(blocker / "i"))
+    with pytest.raises(ConfigError, match="cannot keep the development secret"):
+        load_settings()

@@ -47,7 +47,7 @@ def site_conf(app_port: int, port: int, videos: Path, cache: Path) -> str:
     swaps = {
         "server 127.0.0.1:5000;": f"server 127.0.0.1:{app_port};",
         "listen 80;": f"listen 127.0.0.1:{port};",
-        "alias /srv/sora_app/videos/;": f"alias {videos}/;",
+        "alias /srv/sora_app/data/videos/;": f"alias {videos}/;",
         "/var/cache/nginx/sora_app ": f"{cache}/answers ",
         "unix:/run/sora-app-media.sock": f"unix:{cache}/media.sock",  # listened on and used
     }
@@ -166,6 +166,10 @@ def test_a_job_end_to_end_through_nginx(stack, job):
     assert "max-age=3600" in video.headers["Cache-Control"]
     assert "X-Accel-Redirect" not in video.headers
     assert requests.get(f"{stack.proxy}/health", timeout=30).json()["status"] in ("ok", "degraded")
+    assert requests.get(f"{stack.proxy}/metrics", timeout=30).status_code == 403, (
+        "every user's counts"
+    )
+    assert requests.get(f"{stack.app}/metrics", timeout=30).status_code == 200
 
 
 def test_a_range_is_served_by_nginx_through_x_accel_redirect(stack, job):

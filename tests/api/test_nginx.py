@@ -236,6 +236,7 @@ def test_a_video_gone_while_remembered_is_a_json_404(stack, job):
     assert gone.status_code == 404
     assert gone.json()["error"] == "VIDEO_NOT_FOUND"
     assert gone.headers["X-Sora-Media-Cache"] == "HIT"
+    assert "no-store" in gone.headers["Cache-Control"], "a browser would keep it for an hour"
 
 
 def test_a_websocket_session_through_nginx(stack, job):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import pty
+import re
 import signal
 import subprocess
 import sys
@@ -38,6 +40,30 @@ def run_client(
         [sys.executable, "-m", "sora_app.client", *args],
         cwd=cwd, env=env or client_env(base), capture_output=True, text=True, timeout=300,
     )  # fmt: skip
+
+
+def run_in_terminal(base: str, *args: str, cwd: Path, columns: int) -> str:
+    """What the client shows on a terminal `columns` wide (a pty, as a user's shell gives
+    it), without colours and with plain line ends."""
+    parent, child = pty.openpty()
+    env = client_env(base, COLUMNS=str(columns), NO_COLOR="1")
+    with subprocess.Popen(
+        [sys.executable, "-m", "sora_app.client", *args],
+        cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=child, stderr=child,
+    ) as proc:  # fmt: skip
+        os.close(child)
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(parent, 65536)
+            except OSError:  # EIO: the client has exited and closed the terminal
+                break
+            if not chunk:
+                break
+            shown += chunk
+        assert proc.wait() == 0, shown
+    os.close(parent)
+    return re.sub(r"\x1b\[[0-9;]*m", "", shown.decode()).replace("\r\n", "\n")
 
 
 @pytest.fixture(scope="module")
@@ -80,15 +106,35 @@ def test_generate_waits_with_progress_then_downloads_a_playable_video(server, tm
     shown = run_client(server, "status", job_id, cwd=tmp_path)
     assert shown.returncode == 0 and "complete" in shown.stdout and "100%" in shown.stdout
     listed = run_client(server, "list", "--json", "--status", "completed", cwd=tmp_path)
-    assert job_id in [video["id"] for video in json.loads(listed.stdout)["videos"]]
-    table = run_client(server, "list", cwd=tmp_path)
-    assert table.returncode == 0 and job_id in table.stdout
+    video = next(v for v in json.loads(listed.stdout)["videos"] if v["id"] == job_id)
+    _check_list_output(server, tmp_path, video)
 
     fetched = run_client(server, "download", job_id, cwd=tmp_path)
     assert fetched.returncode == 0, fetched.stderr
     assert (tmp_path / fetched.stdout.strip()).read_bytes() == out.read_bytes()
     url = run_client(server, "open", job_id, cwd=tmp_path).stdout.strip()  # no display: a URL
-    assert url.startswith(server) and requests.get(url, timeout=30).content == out.read_bytes()
+    assert url.startswith(server) and "token=" not in url  # open mode: the plain URL plays
+    assert requests.get(url, timeout=30).content == out.read_bytes()
+
+
+def _check_list_output(server: str, tmp_path: Path, video: dict) -> None:
+    """`list` into a pipe: tab-separated fields, nothing wrapped; on an 80-column terminal:
+    a table whose id and status are whole. --server after the command is the one used."""
+    nowhere = client_env(f"http://127.0.0.1:{free_port()}")  # SORA_SERVER_URL: no server
+    piped = run_client(server, "list", "--server", server, cwd=tmp_path, env=nowhere)
+    assert piped.returncode == 0, piped.stderr
+    rows = [line.split("\t") for line in piped.stdout.splitlines()]
+    assert rows and all(len(row) == 6 for row in rows), piped.stdout
+    expected = [video["id"], "completed", "100", f"{video['duration']:.1f}",
+                video["created_at"], video["title"]]  # fmt: skip
+    assert expected in rows, piped.stdout
+    assert re.fullmatch(r"page 1 of 1, \d+ videos?\n", piped.stderr), piped.stderr
+    before = run_client(server, "--server", server, "list", "--json", cwd=tmp_path, env=nowhere)
+    assert before.returncode == 0 and json.loads(before.stdout)["total"] == len(rows)
+
+    table = run_in_terminal(server, "list", cwd=tmp_path, columns=80)
+    assert re.search(rf"^{video['id']}\s+completed\s+\d+\.\d s\s+\S", table, re.M), table
+    assert max(len(line) for line in table.splitlines()) <= 80, table
 
 
 LONG_OPTIONS = [*FAST_OPTIONS[:6], "--duration", "1", *FAST_OPTIONS[8:]]
@@ -172,3 +218,41 @@ def test_credentials_come_from_the_environment_in_required_mode(tmp_path):
         assert revoked.returncode == 4 and revoked.stderr.count("\n") == 1
     finally:
         servers.close()
+
+
+@pytest.fixture(scope="module")
+def required_server(tmp_path_factory) -> Iterator[str]:
+    yield from serve(
+        tmp_path_factory.mktemp("required"), SORA_AUTH_MODE="required", SORA_SECRET_KEY="k" * 40
+    )
+
+
+def test_open_prints_a_url_a_player_can_play_in_required_mode(required_server, tmp_path):
+    base = required_server
+    body = {"username": "robin", "password": "correct horse battery"}
+    access = requests.post(f"{base}/api/auth/register", json=body, timeout=30).json()
+    key = requests.post(
+        f"{base}/api/auth/api-keys", json={"name": "cli"}, timeout=30,
+        headers={"Authorization": f"Bearer {access['access_token']}"},
+    ).json()["key"]  # fmt: skip
+    with_key = client_env(base, SORA_API_KEY=key)
+    out = tmp_path / "story.mp4"
+    one_scene = [*FAST_OPTIONS[:9], "1", *FAST_OPTIONS[10:]]
+    assert FAST_OPTIONS[8] == "--scenes"
+    made = run_client(base, "generate", *one_scene, "--wait", "--output", str(out), "--json",
+                      cwd=tmp_path, env=with_key)  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    job_id = json.loads(made.stdout)["job_id"]
+    assert "Script: 1 scene," in json.loads(made.stdout)["details"]  # one, not "1 scenes"
+    assert not re.search(r"\b1 (of 1 )?(scene|segment)s\b", made.stderr), made.stderr
+    listed = run_client(base, "list", cwd=tmp_path, env=with_key)
+    assert listed.stderr == "page 1 of 1, 1 video\n"
+
+    plain = f"{base}{json.loads(made.stdout)['video_url']}"
+    assert requests.get(plain, timeout=30).status_code == 401  # what a browser gets
+    for env in (with_key, client_env(base, SORA_TOKEN=access["access_token"])):
+        opened = run_client(base, "open", job_id, cwd=tmp_path, env=env)  # no display: a URL
+        assert opened.returncode == 0 and opened.stderr == "", opened.stderr
+        url = opened.stdout.strip()
+        assert url.startswith(f"{plain}?token=")
+        assert requests.get(url, timeout=30).content == out.read_bytes()

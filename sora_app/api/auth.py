@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, request
-from flask_jwt_extended import get_jwt, get_jwt_identity, jwt_required
+from flask_jwt_extended import get_jwt, get_jwt_identity, jwt_required, verify_jwt_in_request
 from pydantic import BaseModel, ConfigDict, Field
 
-from .. import auth, tokens
+from .. import api_keys, auth, tokens
 from ..errors import APIError
 from ..extensions import limiter
 from ..models import LOCAL_USER_ID, User
@@ -142,10 +142,20 @@ def me():
 
 
 @bp.post("/media-token")
-@documented("A 1-hour token for media URLs", {200: MediaToken}, auth="login")
-@jwt_required(optional=True)
+@documented("A 1-hour token for media URLs", {200: MediaToken}, auth="user")
 def create_media_token():
-    """For <video src>, EventSource and WebSocket URLs, which cannot carry headers."""
+    """For <video src>, EventSource and WebSocket URLs, which cannot carry headers.
+
+    An API key may ask too (a script or the command-line client hands a player a URL): the
+    token's session is the key (`apikey:<id>`), so revoking the key ends the token as well,
+    and the token can do less than the key (media URLs only, for an hour).
+    """
+    raw = auth.bearer_value()
+    if api_keys.looks_like_key(raw):
+        key = api_keys.verify(raw)
+        token, seconds = tokens.media_token(key.user_id, api_keys.SESSION_PREFIX + key.id)
+        return {"token": token, "expires_in": seconds}
+    verify_jwt_in_request(optional=True)  # header tokens: access only (tokens.init_tokens)
     identity = get_jwt_identity()
     if identity is None and current_app.config["AUTH_MODE"] == "required":
         raise APIError(401, "AUTH_REQUIRED", "Log in first.")

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, Response, send_from_directory
+from flask import Blueprint, Response, current_app, make_response, request
+from markupsafe import escape
 
 from .docs import Binary, documented
 
@@ -37,10 +38,18 @@ CSP = "; ".join(
     auth="public",
 )
 def get_page() -> Response:
-    """Revalidated on every visit, so an upgraded server never pairs old HTML with new JS."""
-    response = send_from_directory(WEB_DIR, "index.html", max_age=0)
+    """Revalidated on every visit, so an upgraded server never pairs old HTML with new JS.
+
+    The page carries the server's auth mode (`<body data-auth-mode>`): without a stored
+    login, the script shows the login form of a required-mode server at once, instead of
+    asking /api/auth/me and getting the 401 every browser logs as a console error.
+    """
+    html = (WEB_DIR / "index.html").read_text(encoding="utf-8")
+    mode = escape(current_app.config["AUTH_MODE"])
+    response = make_response(html.replace("<body>", f'<body data-auth-mode="{mode}">', 1))
     response.headers["Cache-Control"] = "no-cache"
-    return response
+    response.add_etag()
+    return response.make_conditional(request)
 
 
 @bp.after_request

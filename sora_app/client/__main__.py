@@ -1,4 +1,4 @@
-"""Entry point: `python -m sora_app.client …`."""
+"""Entry point: `python -m sora_app.client …` (installed with pip: the `sora` command)."""
 
 from .commands import main
 

@@ -16,7 +16,7 @@ from typing import Any
 import click
 from rich.console import Console
 
-from .display import ProgressView, library_table, show_job
+from .display import ProgressView, library_caption, library_lines, library_table, show_job
 from .follow import follow
 from .http import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_REFUSED, Api, ClientError
 from .local import default_target, open_video
@@ -36,18 +36,32 @@ def _print_json(body: Any) -> None:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
-    "--server", envvar="SORA_SERVER_URL", default=DEFAULT_SERVER, show_default=True,
-    help="The server's base URL (env SORA_SERVER_URL).",
+    "--server", metavar="URL", envvar="SORA_SERVER_URL", default=DEFAULT_SERVER,
+    show_default=True, help="The server's base URL (env SORA_SERVER_URL).",
 )  # fmt: skip
 @click.pass_context
 def cli(ctx: click.Context, server: str) -> None:
     """Make and fetch narrated videos on a sora_app server.
 
     Credentials come from the environment: SORA_API_KEY (an sk-sora-… key) or SORA_TOKEN
-    (an access token), sent as `Authorization: Bearer`.
+    (an access token), sent as `Authorization: Bearer`. --server may be given before or
+    after the command (`list --server URL`).
     """
     credential = os.environ.get("SORA_API_KEY") or os.environ.get("SORA_TOKEN")
     ctx.obj = Api(server, credential or None)
+
+
+def _server_after_command(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    """`list --server URL`: people type global options after the command too; given there,
+    it wins over the one before the command and over SORA_SERVER_URL."""
+    if value is not None:
+        _api(ctx).use_server(value)
+
+
+SERVER_AFTER_COMMAND = click.Option(
+    ["--server"], metavar="URL", expose_value=False, callback=_server_after_command,
+    help="The server's base URL (the same option as before the command).",
+)  # fmt: skip
 
 
 def _characters(values: tuple[str, ...]) -> list[dict[str, str]]:
@@ -190,7 +204,7 @@ def _watch(api: Api, job_id: str, *, bar: bool | None, poll: bool, cancel: bool)
         click.echo(f"cancelled job {job_id}", err=True)
     else:
         click.echo(
-            f"job {job_id} keeps running; see it with: python -m sora_app.client status {job_id}",
+            f"job {job_id} keeps running; see it with: {_program()} status {job_id}",
             err=True,
         )
     return None
@@ -220,10 +234,21 @@ def status(ctx: click.Context, job_id: str, as_json: bool) -> int:
 @click.option("--json", "as_json", is_flag=True, help="Print the library page as JSON.")
 @click.pass_context
 def list_videos(ctx: click.Context, wanted: str, page: int, limit: int, as_json: bool) -> int:
-    """Your library, newest first (GET /api/videos)."""
+    """Your library, newest first (GET /api/videos).
+
+    A table on a terminal; into a pipe or file, one video a line with tab-separated fields
+    (id, status, progress, duration, created_at, title) and the page line on stderr.
+    """
     params = {"status": wanted, "page": page, "limit": limit}
     body = _api(ctx).json("GET", "/api/videos", params=params)
-    _print_json(body) if as_json else out.print(library_table(body))
+    if as_json:
+        _print_json(body)
+    elif sys.stdout.isatty():
+        out.print(library_table(body, out.width))
+    else:
+        for line in library_lines(body):
+            click.echo(line)
+        click.echo(library_caption(body), err=True)
     return 0
 
 
@@ -282,10 +307,21 @@ def open_cmd(ctx: click.Context, job_id: str, output: Path | None) -> int:
     return 0
 
 
+for _command in cli.commands.values():  # every command, so a new one cannot miss it
+    _command.params.append(SERVER_AFTER_COMMAND)
+
+
+def _program() -> str:
+    """How the user ran us, for usage lines and hints: `sora` when installed with pip
+    (pyproject's script), else `python -m sora_app.client`."""
+    name = Path(sys.argv[0]).name
+    return name if name and name != "__main__.py" else "python -m sora_app.client"
+
+
 def main() -> None:
     """Run the CLI; every failure is one line on stderr and a documented exit code."""
     try:
-        code = cli.main(prog_name="python -m sora_app.client", standalone_mode=False)
+        code = cli.main(prog_name=_program(), standalone_mode=False)
     except ClientError as exc:
         click.echo(str(exc), err=True)
         sys.exit(exc.code)

@@ -127,19 +127,72 @@ def _error(view: dict[str, Any]) -> str | None:
     return f"{view['error']} ({code})" if code else str(view["error"])
 
 
-def library_table(body: dict[str, Any]) -> Table:
-    """The library page as a table (newest first), with the page position in the caption."""
-    table = Table(show_edge=False, header_style="bold")
-    table.add_column("id", no_wrap=True)
-    for column in ("status", "progress", "duration", "created", "title"):
-        table.add_column(column, overflow="fold")
+def plural(count: int, word: str) -> str:
+    """`1 video`, `2 videos`, `0 videos`."""
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def library_caption(body: dict[str, Any]) -> str:
+    """Where this page sits: `page 1 of 3, 41 videos`."""
+    total = int(body.get("total", 0))
+    pages = max(1, -(-total // max(1, int(body.get("limit", 20)))))
+    return f"page {body.get('page', 1)} of {pages}, {plural(total, 'video')}"
+
+
+WIDE_TERMINAL = 100
+"""Columns from which `list` has room for the created time beside the title."""
+
+
+def library_table(body: dict[str, Any], width: int = WIDE_TERMINAL) -> Table:
+    """The library page as a table (newest first), with the page position in the caption.
+
+    Fitted to a terminal `width` columns wide: an id or a status is never broken or cut
+    short, only the title wraps. No rules between columns; an unfinished video's progress
+    sits beside its status (a completed one is 100%); below WIDE_TERMINAL columns there is
+    no room for the created time as well as a readable title, so it is left out.
+    """
+    table = Table(box=None, pad_edge=False, header_style="bold", caption_justify="left")
+    for column in ("id", "status", "length"):
+        table.add_column(column, no_wrap=True)
+    wide = width >= WIDE_TERMINAL
+    if wide:
+        table.add_column("created", no_wrap=True)
+    table.add_column("title", ratio=1, overflow="fold")
     for video in body.get("videos", []):
         duration = video.get("duration")
-        table.add_row(
-            video["id"], video["status"], f"{video.get('progress', 0)}%",
-            f"{duration:.1f} s" if duration else "",
-            (video.get("created_at") or "")[:19].replace("T", " "), video.get("title") or "",
-        )  # fmt: skip
-    pages = max(1, -(-int(body.get("total", 0)) // max(1, int(body.get("limit", 20)))))
-    table.caption = f"page {body.get('page', 1)} of {pages}, {body.get('total', 0)} videos"
+        status = video["status"]
+        if status != "completed":
+            status += f" {int(video.get('progress') or 0)}%"
+        created = (video.get("created_at") or "")[:16].replace("T", " ")
+        row = [video["id"], status, f"{duration:.1f} s" if duration else ""]
+        table.add_row(*row, *([created] if wide else []), video.get("title") or "")
+    table.caption = library_caption(body)
     return table
+
+
+LIBRARY_FIELDS = ("id", "status", "progress", "duration", "created_at", "title")
+"""The columns of `list` into a pipe, in order (README "Command line")."""
+
+
+def library_lines(body: dict[str, Any]) -> list[str]:
+    """The library page for a script: one video a line, fields tab-separated, no header.
+
+    What `cut -f1`, `awk -F'\\t'` and `while read` want: nothing wrapped or padded, numbers
+    bare (progress in percent, duration in seconds, empty while unknown), created_at as the
+    server sent it, and tabs or line breaks in a title turned into spaces.
+    """
+    lines = []
+    for video in body.get("videos", []):
+        duration = video.get("duration")
+        values = {
+            **video,
+            "progress": int(video.get("progress") or 0),
+            "duration": f"{duration:.1f}" if duration else "",
+        }
+        lines.append("\t".join(_field(values.get(name)) for name in LIBRARY_FIELDS))
+    return lines
+
+
+def _field(value: Any) -> str:
+    """One tab-separated field: never None, never a tab or a line break inside."""
+    return "" if value is None else " ".join(str(value).split())

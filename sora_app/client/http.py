@@ -46,6 +46,14 @@ class Api:
         if credential:
             self.session.headers["Authorization"] = f"Bearer {credential}"
 
+    def use_server(self, base: str) -> None:
+        """Talk to `base` instead (a --server given after the command)."""
+        self.base = base.rstrip("/")
+
+    @property
+    def has_credential(self) -> bool:
+        return "Authorization" in self.session.headers
+
     def url(self, path: str) -> str:
         return path if path.startswith(("http://", "https://")) else f"{self.base}{path}"
 

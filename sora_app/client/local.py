@@ -10,6 +10,8 @@ import webbrowser
 from pathlib import Path
 from typing import Any
 
+import click
+
 from .http import Api, ClientError
 
 
@@ -42,12 +44,19 @@ def open_video(api: Api, view: dict[str, Any], output: Path | None) -> str:
 
 
 def media_url(api: Api, path: str) -> str:
-    """The video's URL; with a credential, carrying a 1-hour media token (for a player)."""
+    """The video's URL, which a browser or player can open as it is.
+
+    Without a credential (an open-mode server) that is the plain URL. With one, the server
+    would answer the plain URL 401, and a player sends no Authorization header: the URL
+    carries a media token (POST /api/auth/media-token, good for an hour and only for media
+    URLs), never the key or access token itself.
+    """
     url = api.url(path)
-    if "Authorization" not in api.session.headers:
+    if not api.has_credential:
         return url
     try:
         token = api.json("POST", "/api/auth/media-token")["token"]
-    except (ClientError, KeyError):
-        return url  # the caller sees the URL; a player may ask for the credential
-    return f"{url}?token={token}"
+    except (ClientError, KeyError) as exc:
+        click.echo(f"No media token ({exc}): the URL needs your credential.", err=True)
+        return url
+    return f"{url}{'&' if '?' in url else '?'}token={token}"

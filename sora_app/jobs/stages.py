@@ -18,7 +18,7 @@ from ..pipeline.artefacts import ArtefactStore
 from ..pipeline.images import make_images, scene_image_path
 from ..pipeline.narration import narrate
 from ..pipeline.script import write_script
-from ..pipeline.segments import compile_segments
+from ..pipeline.segments import compile_segments, plural
 from ..pipeline.types import CancelCheck, Narration, ProgressFn, Script, StageError
 from ..pipeline.voice_rate import speaking_rate
 from ..storage import voices_dir
@@ -126,7 +126,7 @@ def run_script(ctx: StageContext, progress: ProgressFn) -> None:
         script.save(ctx.work_dir / SCRIPT_FILE)
         ref = ctx.spec.script_ref
         named = f"script {ref.id} version {ref.version}" if ref else "the script sent"
-        ctx.log(f"Script: {len(script.scenes)} scenes from {named}")
+        ctx.log(f"Script: {plural(len(script.scenes), 'scene')} from {named}")
         progress(1.0, f"Script ready: {script.title}")
         return
     client = remote.script_client(ctx.spec, ctx.client_for)
@@ -149,7 +149,7 @@ def run_script(ctx: StageContext, progress: ProgressFn) -> None:
     script.save(ctx.work_dir / SCRIPT_FILE)
     words = sum(len(scene.narration.split()) for scene in script.scenes)
     ctx.log(
-        f"Script: {len(script.scenes)} scenes, {words} words ({ctx.spec.story_type}), "
+        f"Script: {plural(len(script.scenes), 'scene')}, {words} words ({ctx.spec.story_type}), "
         f"sized for {target:g} s at {rate.words_per_minute:.0f} words/min"
     )
     progress(1.0, f"Script ready: {script.title}")
@@ -252,7 +252,8 @@ def run_compile(ctx: StageContext, progress: ProgressFn) -> None:
         ctx.artefacts.pin(script_pin(ctx.spec.script_ref.id), ctx.artefacts.used)
     info = report.info
     ctx.duration = info.duration
-    reused = f", {report.reused} of {len(report.segments)} segments reused" if report.reused else ""
+    made = plural(len(report.segments), "segment")
+    reused = f", {report.reused} of {made} reused" if report.reused else ""
     ctx.log(f"Video: {info.duration:.1f} s, {info.size_bytes / 1e6:.1f} MB{reused}")
 
 

@@ -114,25 +114,77 @@ def _thumb_suffix(segment: Segment) -> str:
     return f".poster{segment.thumb_at}.jpg"
 
 
+def plural(count: int, word: str) -> str:
+    """`1 segment`, `7 segments`."""
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+@dataclass(frozen=True)
+class Steps:
+    """What the compile says it is doing, step by step (the job's substatus).
+
+    The bar moves through the segments' encoding; the sound is mixed beside them and may
+    finish last; the join then writes the file. Each step names itself, so the text never
+    speaks of encoding segments once they are all made.
+    """
+
+    todo: int
+    """Segments to encode (the rest are reused from the store)."""
+    total: int
+    music: bool
+
+    def encoding(self, done: int) -> str:
+        if self.todo == self.total:
+            what = f"Encoding {plural(self.todo, 'segment')}"
+        else:
+            what = f"Encoding {self.todo} of {plural(self.total, 'segment')} (the rest reused)"
+        return f"{what}: {done} done" if done else what
+
+    @property
+    def sound(self) -> str:
+        return "Mixing the narration and music" if self.music else "Encoding the narration"
+
+    @property
+    def joining(self) -> str:
+        return f"Joining {plural(self.total, 'segment')} and the sound into the video file"
+
+
+ALMOST = 0.999
+"""Where a segment's share of the bar stops until the segment is stored."""
+
+
 class _Share:
     """Adds up the progress of segments encoded at once; the caller's thread reports it
-    (the job's progress writes need its app context, which pool threads do not have)."""
+    (the job's progress writes need its app context, which pool threads do not have).
+
+    A segment counts as whole only once it is in the store (`finish`), not when its
+    encoder reports 100 %, so the bar and the count of segments done always agree.
+    """
 
     def __init__(self, weights: dict[int, float]) -> None:
         self._weights = weights
         self._done: dict[int, float] = dict.fromkeys(weights, 0.0)
+        self._finished: set[int] = set()
         self._lock = threading.Lock()
 
     def part(self, index: int) -> ProgressFn:
         def report(fraction: float, _status: str) -> None:
             with self._lock:
-                self._done[index] = max(self._done[index], min(1.0, fraction))
+                if index not in self._finished:
+                    self._done[index] = max(self._done[index], min(ALMOST, fraction))
 
         return report
 
-    def total(self) -> float:
+    def finish(self, index: int) -> None:
         with self._lock:
-            return sum(self._weights[k] * v for k, v in self._done.items())
+            self._done[index] = 1.0
+            self._finished.add(index)
+
+    def state(self) -> tuple[float, int]:
+        """(the weighted fraction encoded, how many segments are finished), read together."""
+        with self._lock:
+            total = sum(self._weights[k] * v for k, v in self._done.items())
+            return total, len(self._finished)
 
 
 def compile_segments(
@@ -161,8 +213,8 @@ def compile_segments(
     encoded = sum(s.frames for s in todo)
     weights = {k: s.frames / max(1, encoded) for k, s in enumerate(todo)}
     share = _Share(weights)
-    status = f"Encoding {len(todo)} of {len(segments)} segments"
-    progress(0.0, status)
+    steps = Steps(len(todo), len(segments), options.music)
+    progress(0.0, steps.encoding(0) if todo else steps.sound)
     failed = threading.Event()
     threads = 1 if len(todo) >= 2 * parallel else 0
 
@@ -174,6 +226,7 @@ def compile_segments(
             todo[k].path = _render(
                 todo[k], store, options, share.part(k), cancel, stall_seconds, threads
             )
+            share.finish(k)
         except BaseException:
             failed.set()  # the others stop at their next check
             raise
@@ -188,10 +241,13 @@ def compile_segments(
         pending = set(futures)
         while pending and not failed.is_set():
             _done, pending = wait(pending, timeout=0.2, return_when=FIRST_EXCEPTION)
-            progress((1 - JOIN_SHARE) * share.total(), status)
+            fraction, finished = share.state()
+            status = steps.encoding(finished) if finished < len(todo) else steps.sound
+            progress((1 - JOIN_SHARE) * fraction, status)
         errors = [error for future in futures if (error := future.exception()) is not None]
         if errors:  # the real failure, not the cancels it caused in the other segments
             raise next((e for e in errors if not isinstance(e, Cancelled)), errors[0])
+        progress(1 - JOIN_SHARE, steps.joining)
         _join(segments, sound, out_path, options, total, should_cancel, stall_seconds)
     progress(1.0, "Video ready")
     thumb = _poster(store, poster, out_path)

@@ -15,6 +15,7 @@ from sora_app import create_app
 from sora_app.api_keys import ApiKey
 from sora_app.extensions import db
 from tests.api.test_auth import bearer, register
+from tests.api.test_contract import publish
 from tests.conftest import app_config, close_app
 
 
@@ -97,6 +98,28 @@ def test_another_users_key_cannot_be_revoked_and_keys_cannot_mint_keys(strict):
     minted = client.post("/api/auth/api-keys", json={"name": "x"}, headers=bearer(alices["key"]))
     assert minted.status_code == 403 and minted.get_json()["error"] == "API_KEY_NOT_ALLOWED"
     assert client.get("/api/auth/api-keys").status_code == 401
+
+
+def test_a_key_mints_media_tokens_that_end_with_the_key(strict):
+    """A script (or the CLI's `open`) holding only a key can hand a player a working URL."""
+    client = strict.test_client()
+    token = register(client, "alice")["access_token"]
+    made = make_key(client, token)
+    owner = client.get("/api/auth/me", headers=bearer(token)).get_json()["id"]
+    (strict.config["VIDEOS_DIR"] / "video_k.mp4").write_bytes(b"video bytes")
+    publish(strict, "video_k.mp4", owner=owner)
+    assert client.get("/api/video/video_k.mp4").status_code == 401
+
+    minted = client.post("/api/auth/media-token", headers=bearer(made["key"]))
+    assert minted.status_code == 200, minted.get_json()
+    media = minted.get_json()["token"]
+    assert client.get(f"/api/video/video_k.mp4?token={media}").data == b"video bytes"
+    assert client.get("/api/videos", headers=bearer(media)).status_code == 401  # media URLs only
+
+    client.delete(f"/api/auth/api-keys/{made['id']}", headers=bearer(token))
+    assert client.get(f"/api/video/video_k.mp4?token={media}").status_code == 401
+    again = client.post("/api/auth/media-token", headers=bearer(made["key"]))
+    assert again.status_code == 401 and again.get_json()["error"] == "API_KEY_INVALID"
 
 
 @pytest.mark.parametrize(

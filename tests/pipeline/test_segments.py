@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import os
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from sora_app.pipeline.compile import compile_video
 from sora_app.pipeline.images import make_images
 from sora_app.pipeline.narration import narrate
 from sora_app.pipeline.script import write_script
-from sora_app.pipeline.segments import KIND, compile_segments
+from sora_app.pipeline.segments import JOIN_SHARE, KIND, SegmentReport, compile_segments
 from sora_app.pipeline.types import CompileOptions, ImageSpec, Narration, Script, StoryRequest
 
 W, H, FPS = 360, 640, 30
@@ -134,6 +135,92 @@ def test_rerender_after_an_edit_encodes_only_that_scene_and_its_dissolves(story,
     assert all(_identity(path) == stamps[key] for key, path in files.items()), (
         "a reused segment was rewritten"
     )
+
+
+class Steps:
+    """Every (fraction, substatus) a compile reports, as a job's progress sees them."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[float, str]] = []
+
+    def __call__(self, fraction: float, status: str) -> None:
+        self.seen.append((fraction, status))
+
+    def phases(self) -> list[str]:
+        """Each status's step, in order, repeats collapsed: encode, sound, join, ready."""
+        kinds = [_phase(status) for _, status in self.seen]
+        return [kind for kind, _ in itertools.groupby(kinds)]
+
+
+def _phase(status: str) -> str:
+    if status == "Video ready":
+        return "ready"
+    if status.startswith("Joining"):
+        return "join"
+    if status.startswith("Encoding") and "segment" in status:
+        return "encode"
+    assert "narration" in status, f"a status of no known step: {status!r}"
+    return "sound"
+
+
+def _check_steps(steps: Steps, report: SegmentReport) -> None:
+    """What the statuses of a real compile must say, whatever the machine's speed."""
+    made, total = len(report.segments) - report.reused, len(report.segments)
+    fractions = [fraction for fraction, _ in steps.seen]
+    assert fractions == sorted(fractions) and steps.seen[-1] == (1.0, "Video ready"), steps.seen
+    phases = steps.phases()
+    assert phases[-2:] == ["join", "ready"], phases  # each step once, in the order it runs
+    assert phases[:-2] in (["encode"], ["encode", "sound"], ["sound"]), phases
+    assert (phases[0] == "encode") == (made > 0), phases
+    for fraction, status in steps.seen:
+        assert not re.search(r"\b1 (of 1 )?segments\b", status), status  # "1 segment"
+        if _phase(status) == "join":
+            assert fraction >= 1 - JOIN_SHARE and re.search(rf"\b{total} segments?\b", status)
+        if _phase(status) == "encode":  # how many are made, and how many of those are done
+            counts = [int(n) for n in re.findall(r"\d+", status)]
+            assert counts[0] == made and (total in counts) and fraction < 1 - JOIN_SHARE, status
+            assert ("reused" in status) == (made < total), status
+    done = [int(m[1]) for _, s in steps.seen if (m := re.search(r"(\d+) done$", s))]
+    assert done == sorted(done) and all(0 < n < made for n in done), done
+
+
+def test_each_compile_step_says_what_it_is_doing(story, tmp_path):
+    """A render, a re-render after an edit and one of nothing new: the substatus names each
+    step as it runs (never "Encoding" once the segments are made)."""
+    script, images, _root = story
+    store = ArtefactStore(tmp_path / "artefacts")
+    narration = _narrate(script, tmp_path / "a", store)
+    first = Steps()
+    report = compile_segments(images, narration, tmp_path / "first.mp4", OPTIONS, first, store)
+    assert report.reused == 0
+    _check_steps(first, report)
+
+    edited = _narrate(_edit(script, 1, EDITED), tmp_path / "b", store)
+    again = Steps()
+    report = compile_segments(images, edited, tmp_path / "again.mp4", OPTIONS, again, store)
+    assert 0 < report.reused < len(report.segments)
+    _check_steps(again, report)
+
+    same = Steps()
+    report = compile_segments(images, edited, tmp_path / "same.mp4", OPTIONS, same, store)
+    assert report.reused == len(report.segments)
+    _check_steps(same, report)
+
+
+def test_a_one_scene_compile_speaks_of_one_segment(tmp_path):
+    request = StoryRequest(topic="A Kite", story_type="comedy", duration_minutes=0.1,
+                           num_scenes=1, seed=5)  # fmt: skip
+    script = write_script(request)
+    images = make_images(script, ImageSpec(width=W, height=H, seed=5), tmp_path, _quiet)
+    narration = _narrate(script, tmp_path)
+    steps = Steps()
+    options = replace(OPTIONS, music=False)
+    report = compile_segments(
+        images, narration, tmp_path / "one.mp4", options, steps, ArtefactStore(tmp_path / "a")
+    )
+    assert len(report.segments) == 1
+    _check_steps(steps, report)
+    assert all(re.search(r"\b1 segment\b", s) for _, s in steps.seen if "segment" in s)
 
 
 def test_pruning_drops_old_then_least_recently_used_pieces(tmp_path):

@@ -46,9 +46,13 @@ TOO_WIDE = """() => [...document.querySelectorAll("body *")]
   .concat(document.documentElement.scrollWidth > innerWidth ? ["the page scrolls sideways"] : [])"""
 
 
+VOICE_CHOICES = """() => [...document.querySelectorAll("#voice_id option")].map((o) => ({
+  id: o.value, disabled: o.disabled, group: o.parentElement.label || null }))"""
+
+
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[str]:
-    yield from serve(tmp_path)
+    yield from serve(tmp_path, SORA_TTS_BASE_URL="")  # no speech API: the api_* voices are out
 
 
 @pytest.fixture
@@ -77,8 +81,7 @@ def test_generate_follow_play_seek_and_delete(page, server: str, tmp_path: Path)
     assert page.locator("#auth").is_hidden() and page.locator("#account").is_hidden()
     shown = page.locator("#story_type option").evaluate_all("os => os.map(o => o.value)")
     assert shown == options["story_type"]
-    voices = page.locator("#voice_id option").evaluate_all("os => os.map(o => o.value)")
-    assert voices == options["voice_id"]
+    _check_voice_choices(page, server)
     assert page.locator("#pacing").input_value() == options["defaults"]["pacing"]
     assert page.evaluate(UNLABELLED) == []
 
@@ -121,6 +124,24 @@ def test_generate_follow_play_seek_and_delete(page, server: str, tmp_path: Path)
     assert requests.get(f"{server}/api/videos", timeout=10).json()["total"] == 0
     assert page.locator("#library-empty").is_visible()
     assert page.problems == []
+
+
+def _check_voice_choices(page, server: str) -> None:
+    """Every voice of /api/voices is listed; one it marks unavailable is disabled (it
+    cannot be chosen) and grouped under its reason."""
+    listed = requests.get(f"{server}/api/voices", timeout=10).json()
+    shown = {choice["id"]: choice for choice in page.evaluate(VOICE_CHOICES)}
+    assert sorted(shown) == sorted(voice["id"] for voice in listed["voices"])
+    out = [voice for voice in listed["voices"] if not voice["available"]]
+    assert out, "no unavailable voice to show (is SORA_TTS_BASE_URL set?)"
+    for voice in listed["voices"]:
+        choice = shown[voice["id"]]
+        assert choice["disabled"] == (not voice["available"]), choice
+        if voice["available"]:
+            assert choice["group"] is None, choice
+        else:
+            assert voice["unavailable_reason"] in choice["group"], choice
+    assert page.locator("#voice_id").input_value() == listed["default"]
 
 
 def _fill_quick_job(page, tmp_path: Path) -> None:
@@ -170,10 +191,17 @@ def required_server(tmp_path: Path) -> Iterator[str]:
 def test_required_mode_logs_in_before_the_form(chromium, required_server: str, tmp_path: Path):
     page = chromium.new_page(viewport={"width": 390, "height": 844})
     page.set_default_timeout(30_000)
+    errors: list[str] = []
+    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    asked: list[str] = []
+    page.on("request", lambda request: asked.append(request.url))
     page.goto(f"{required_server}/")
     page.wait_for_selector("body[data-ready=true]")
     assert page.locator("#auth-form").is_visible() and page.locator("#app").is_hidden()
     assert page.locator("#story_type option").count() > 1  # read without a token
+    assert errors == []  # nothing asked that could only be refused before a login
+    assert not [url for url in asked if "/api/auth/me" in url]
     page.screenshot(path=str(tmp_path / "login.png"), full_page=True)
     shutil.copy(tmp_path / "login.png", SCREENSHOT.with_name("webpage-login.png"))
 

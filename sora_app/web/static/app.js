@@ -189,9 +189,7 @@ async function loadChoices() {
     fillSelect(select, options[name] || [], defaults[name]);
   }
   voiceInfo = Object.fromEntries(voices.voices.map((v) => [v.id, v]));
-  fillSelect($("#voice_id"), options.voice_id, voices.default || defaults.voice_id, (id) => {
-    return voiceInfo[id]?.name || id;
-  });
+  fillVoices($("#voice_id"), options.voice_id, voices.default || defaults.voice_id);
   describeVoice();
   const duration = $("#duration");
   duration.min = options.duration_minutes.min;
@@ -209,6 +207,31 @@ async function loadChoices() {
 
 let voiceInfo = {};
 let sample = null;
+
+/** The voices this server can speak with, then each other one greyed out under why not
+ * (a hosted voice without a speech API): listed, so nobody wonders where it went. */
+function fillVoices(select, ids, chosen) {
+  const usable = ids.filter((id) => voiceInfo[id]?.available !== false);
+  const options = usable.map((id) => {
+    const option = new Option(voiceInfo[id]?.name || id, id);
+    option.selected = id === (usable.includes(chosen) ? chosen : usable[0]);
+    return option;
+  });
+  const groups = new Map(); // reason -> <optgroup>
+  for (const id of ids.filter((id) => !usable.includes(id))) {
+    const reason = voiceInfo[id].unavailable_reason || "not available on this server";
+    if (!groups.has(reason)) {
+      const group = document.createElement("optgroup");
+      group.label = `Not available here — ${reason}`;
+      groups.set(reason, group);
+    }
+    const option = new Option(voiceInfo[id].name || id, id);
+    option.disabled = true;
+    option.title = reason;
+    groups.get(reason).append(option);
+  }
+  select.replaceChildren(...options, ...groups.values());
+}
 
 function describeVoice() {
   const voice = voiceInfo[$("#voice_id").value];
@@ -588,7 +611,10 @@ async function start() {
   $("#logout").addEventListener("click", logout);
   try {
     await loadChoices(); // public in every auth mode, so a login page already has them
-    const user = await whoAmI();
+    // The page says the server's mode: with no stored login, a required-mode server's
+    // /api/auth/me can only answer 401, which every browser logs as a console error.
+    const required = document.body.dataset.authMode === "required";
+    const user = required && !store.access && !store.refresh ? null : await whoAmI();
     authRequired = !user || !user.local;
     if (user) await enter(user);
     else showLogin();

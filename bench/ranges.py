@@ -11,6 +11,8 @@ Targets (one throw-away instance folder, one seeded finished job owning one rand
   nginx_accel    deploy/nginx.conf in front of a second gunicorn with
                  SORA_ACCEL_REDIRECT_PREFIX=/_protected_videos/ and SORA_PROXY_COUNT=1
   before         (--before REV) the server of an older commit (git archive), on its own
+  gunicorn_bare  (--bare) gunicorn with the production settings and no Flask, answering the
+                 range by the same code (bench/bare_range.py): the ceiling of one process
 """
 
 from __future__ import annotations
@@ -152,6 +154,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--file-mb", type=int, default=8, help="size of the served file")
     parser.add_argument("--range-kb", type=int, default=1024)
     parser.add_argument("--before", metavar="REV", help="also measure this commit's server")
+    parser.add_argument("--bare", action="store_true", help="also measure gunicorn without Flask")
     add_server_arguments(parser, "server setting for both gunicorn servers")
     return parser.parse_args()
 
@@ -160,7 +163,7 @@ def main() -> None:
     args = parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="sora-bench-ranges-"))
     extra = parse_env_overrides(args.env)
-    ports = {"app": free_port(), "accel": free_port(), "before": free_port()}
+    ports = {"app": free_port(), "accel": free_port(), "before": free_port(), "bare": free_port()}
     env = instance_env(tmp, ports["app"], extra)
     app = make_app(env)
     name = f"video_bench_00000_{seed_jobs(app, 1, 0, 'bench').finished[0][:8]}.mp4"
@@ -186,6 +189,14 @@ def main() -> None:
             before_env = {**env, "SORA_PORT": str(ports["before"])}
             servers.append(start_before(args.before, before_env, tmp, ports["before"]))
             urls["before"] = f"{servers[-1].base_url}/api/video/{name}"
+        if args.bare:
+            bare_env = {**env, "SORA_PORT": str(ports["bare"]), "PYTHONPATH": str(ROOT),
+                        "BENCH_FILE": str(tmp / "videos" / name)}  # fmt: skip
+            gunicorn = str(Path(sys.executable).parent / "gunicorn")
+            cmd = [gunicorn, "-c", "python:sora_app.gunicorn_conf", "--chdir", str(ROOT / "bench"),
+                   "bare_range:app"]  # fmt: skip
+            servers.append(start_server("bare", cmd, bare_env, tmp, ports["bare"]))
+            urls["gunicorn_bare"] = f"{servers[-1].base_url}/api/video/{name}"
         check_same_bytes(urls, header, data[start:stop])
         report = measure(urls, header, args, stop - start, len(data))
         report.update(code=code_version(), before=args.before, file_bytes=len(data),

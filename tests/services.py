@@ -14,17 +14,22 @@ from collections.abc import Iterator
 import pytest
 
 
-def _default_redis_url() -> str:
+def _redis_url() -> str:
     """Database 15 alone; under pytest-xdist each worker its own (1-7), since tests flush it.
 
-    8 is the CI PostgreSQL pass's, 10-14 the Celery cluster's (one file: one worker at once).
+    With SORA_TEST_REDIS_URL (the CI PostgreSQL pass: .../8) xdist workers count up from its
+    number (8, 9); 10-14 are the Celery cluster's (one file: one worker at once).
     """
     worker = os.environ.get("PYTEST_XDIST_WORKER", "")
-    db = 1 + int(worker[2:]) % 7 if worker[2:].isdigit() else 15
-    return f"redis://127.0.0.1:6379/{db}"
+    index = int(worker[2:]) if worker[2:].isdigit() else None
+    given = os.environ.get("SORA_TEST_REDIS_URL")
+    if given:
+        base, _, db = given.rpartition("/")
+        return given if index is None else f"{base}/{int(db) + index}"
+    return f"redis://127.0.0.1:6379/{15 if index is None else 1 + index % 7}"
 
 
-REDIS_URL = os.environ.get("SORA_TEST_REDIS_URL") or _default_redis_url()
+REDIS_URL = _redis_url()
 
 
 def unavailable(reason: str) -> None:

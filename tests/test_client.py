@@ -160,6 +160,9 @@ def test_ctrl_c_while_waiting_cancels_when_asked_to(server, tmp_path):
          "--cancel-on-interrupt", "--progress", "plain"],
         cwd=tmp_path, env=client_env(server), stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        # Ctrl-C as in a shell: a process started with SIGINT ignored (as a test runner's
+        # worker may be) keeps it ignored, and Python then never raises KeyboardInterrupt.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )  # fmt: skip
     assert proc.stderr is not None
     job_id = proc.stderr.readline().split()[-1]

@@ -2,7 +2,8 @@
 auth modes, for the documented examples, valid (positive) and schema-breaking (negative)
 requests; path parameters are sometimes the ids of real things, to get past the 404.
 
-Bounded: a few deterministic examples per operation and a time budget per mode; no job ever
+Bounded by count, not time: a few deterministic examples per operation (~12 s of CPU per
+mode here; a wall-clock budget failed a busy CI box with operations untried); no job ever
 renders (the test app starts no job workers, so submitted jobs stay queued). Operations are
 looped here rather than through schemathesis' pytest plugin, whose lazy fixture loader sets
 `Function._nodeid`, an attribute pytest 9 no longer has.
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import time
 from pathlib import Path
 
 import pytest
@@ -29,9 +29,6 @@ from tests.conftest import app_config, close_app, png_bytes
 from .test_openapi import finished_jobs
 
 EXAMPLES = {GenerationMode.POSITIVE: 6, GenerationMode.NEGATIVE: 4}
-BUDGET_SECONDS = 90.0
-"""Per auth mode: a hard stop so a slow box can never hang CI (the count is the real bound;
-~12 s of CPU per mode here, so this allows a box several times slower or busier)."""
 EXCLUDED = r"/events$"
 """Server-Sent Events streams never end while their client listens (the WSGI test transport
 reads a body to its end); tests/api/test_openapi_studio.py and test_events.py cover them."""
@@ -110,17 +107,13 @@ def test_no_server_errors(tmp_path: Path, auth_mode: str):
         operations = [r.ok() for r in schema.exclude(path_regex=EXCLUDED).get_all_operations()]
         assert len(operations) > 50
         operations.sort(key=lambda op: op.method.upper() == "DELETE")  # seeds live till the end
-        deadline, failures, untried = time.monotonic() + BUDGET_SECONDS, [], []
+        failures = []
         for operation in operations:
-            if time.monotonic() > deadline:
-                untried.append(operation.label)
-                continue
             for strategy, examples in strategies(schema, operation):
                 try:
                     fuzz(strategy, examples, headers, seeds)
                 except Exception as exc:  # every operation runs; report them all at the end
                     failures.append(f"{operation.label}: {exc}")
         assert not failures, "\n\n".join(failures)
-        assert not untried, f"over the {BUDGET_SECONDS:g} s budget, untried: {untried}"
     finally:
         close_app(app)

@@ -78,7 +78,7 @@ def nginx_site(app_port: int, port: int, videos: Path, cache: Path) -> str:
     text = text.replace("server 127.0.0.1:5000;", f"server 127.0.0.1:{app_port};")
     text = text.replace("listen 80;", f"listen 127.0.0.1:{port};")
     text = text.replace("/var/cache/nginx/sora_app ", f"{cache}/answers ")
-    text = text.replace("unix:/run/sora-app-media.sock", f"unix:{cache}/media.sock")
+    text = text.replace("127.0.0.1:5081;", f"127.0.0.1:{free_port()};")
     return text.replace("alias /srv/sora_app/data/videos/;", f"alias {videos}/;")
 
 

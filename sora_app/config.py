@@ -31,10 +31,12 @@ def _env(name: str, default: str) -> str:
     (and `docker --env-file`) keep an end-of-line comment as part of the value, which would
     otherwise start a server on `production   # …` as if it were development."""
     value = os.environ.get(name, default).strip()
-    if TRAILING_COMMENT.search(value):
+    comment = TRAILING_COMMENT.search(value)
+    if comment:  # only the comment is shown: the value may be a secret or a URL with a password
         raise ConfigError(
-            f"{name} holds a comment: {value!r}. Put comments on their own lines; env files "
-            "for systemd and Docker keep the rest of the line as part of the value"
+            f"{name} holds a comment ({value[comment.start() :].strip()!r}). Put comments on "
+            "their own lines; env files for systemd and Docker keep the rest of the line as "
+            "part of the value"
         )
     return value
 
@@ -59,8 +61,13 @@ def _env_int(name: str, default: int, minimum: int = 0, maximum: int | None = No
     return value
 
 
-def _env_float(name: str, default: float, minimum: float = 0.0) -> float:
-    return _env_number(name, float(default), float(minimum))
+def _env_float(
+    name: str, default: float, minimum: float = 0.0, maximum: float | None = None
+) -> float:
+    value = _env_number(name, float(default), float(minimum))
+    if maximum is not None and value > maximum:
+        raise ConfigError(f"{name} must be at most {maximum:g}, got {value:g}")
+    return value
 
 
 def _env_bool(name: str, default: bool) -> bool:
@@ -333,7 +340,10 @@ def load_settings() -> Settings:
         WEBHOOK_ALLOW_HOSTS=_allow_hosts("SORA_WEBHOOK_ALLOW_HOSTS"),
         IMAGE_URL_ALLOW_HOSTS=_allow_hosts("SORA_IMAGE_URL_ALLOW_HOSTS"),
         IMAGE_URL_TIMEOUT_SECONDS=_env_float("SORA_IMAGE_URL_TIMEOUT_SECONDS", 15.0, minimum=0.5),
-        MEDIA_REPLAY_SECONDS=_env_float("SORA_MEDIA_REPLAY_SECONDS", 5.0, minimum=0.0),
+        # A remembered yes outlives a deleted video or a closed session by this much: capped.
+        MEDIA_REPLAY_SECONDS=_env_float(
+            "SORA_MEDIA_REPLAY_SECONDS", 5.0, minimum=0.0, maximum=60.0
+        ),
         LOG_FORMAT=_log_format(),
         METRICS_TOKEN=_env("SORA_METRICS_TOKEN", ""),
         WEBHOOK_MAX_ATTEMPTS=_env_int("SORA_WEBHOOK_MAX_ATTEMPTS", 8, minimum=1, maximum=50),

@@ -13,7 +13,8 @@ Behind nginx with X-Accel-Redirect the remembered answer is Flask's header-only 
 nginx sends the bytes and the range from its internal location.
 
 What keeps it exact and safe:
-- only requests without credentials (no Authorization, cookie or `token=`): in open mode
+- only requests without credentials (no Authorization, cookie or query string, where a
+  `token=` would be): in open mode
   those all act for the local user; a credential always goes to Flask, so a logout or a
   revoked key ends access at once (in required mode nothing is replayed);
 - only what Flask already allowed, for at most a few seconds, and only while the file is

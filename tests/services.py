@@ -25,7 +25,9 @@ def _redis_url() -> str:
     given = os.environ.get("SORA_TEST_REDIS_URL")
     if given:
         base, _, db = given.rpartition("/")
-        return given if index is None else f"{base}/{int(db) + index}"
+        if index is None or not db.isdigit():
+            return given
+        return f"{base}/{int(db) + index}"
     return f"redis://127.0.0.1:6379/{15 if index is None else 1 + index % 7}"
 
 

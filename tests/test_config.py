@@ -136,3 +136,17 @@ def test_a_folder_that_cannot_be_written_is_named_with_its_setting(monkeypatch, 
     monkeypatch.setenv("SORA_INSTANCE_DIR", str(blocker / "i"))
     with pytest.raises(ConfigError, match="cannot keep the development secret"):
         load_settings()
+
+
+def test_a_commented_secret_is_refused_without_showing_it(monkeypatch):
+    monkeypatch.setenv("SORA_SECRET_KEY", "s3cr3t-value-of-forty-characters-or-more  # rotated May")
+    with pytest.raises(ConfigError) as refused:
+        load_settings()
+    assert "SORA_SECRET_KEY" in str(refused.value) and "# rotated May" in str(refused.value)
+    assert "s3cr3t" not in str(refused.value), "the journal would keep the secret"
+
+
+def test_media_replay_seconds_are_capped(monkeypatch):
+    monkeypatch.setenv("SORA_MEDIA_REPLAY_SECONDS", "3600")
+    with pytest.raises(ConfigError, match="at most 60"):
+        load_settings()

@@ -55,10 +55,9 @@ CREDENTIALS = ("HTTP_AUTHORIZATION", "HTTP_COOKIE")
 
 def carries_credentials(environ: dict) -> bool:
     """A token, key or cookie: such a request is always decided anew by the app, never from
-    an answer remembered below it (media_replay) or in nginx, so a logout ends access at once."""
-    return any(name in environ for name in CREDENTIALS) or "token=" in environ.get(
-        "QUERY_STRING", ""
-    )
+    an answer remembered below it (media_replay) or in nginx, so a logout ends access at once.
+    Any query string counts (video URLs have none but `?token=`, which may arrive encoded)."""
+    return any(name in environ for name in CREDENTIALS) or bool(environ.get("QUERY_STRING"))
 
 
 def single_byte_range(header: str) -> bool:

@@ -47,7 +47,9 @@ def test_two_worker_processes_run_every_job_exactly_once(tmp_path):
         ]
     finally:
         stop_server(server)
-    assert [r["status"] for r in results] == ["complete"] * 4, results
+    assert [r["status"] for r in results] == ["complete"] * 4, [
+        (r["status"], r.get("error_code"), r.get("error")) for r in results
+    ]
     assert [r["attempts"] for r in results] == [1] * 4, "a job was claimed more than once"
     videos = {r["video_path"] for r in results}
     assert len(videos) == 4

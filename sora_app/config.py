@@ -41,7 +41,9 @@ def _env(name: str, default: str) -> str:
     return value
 
 
-def _env_number(name: str, default: Number, minimum: Number) -> Number:
+def _env_number(
+    name: str, default: Number, minimum: Number, maximum: Number | None = None
+) -> Number:
     kind = type(default)
     raw = _env(name, str(default))
     try:
@@ -50,24 +52,20 @@ def _env_number(name: str, default: Number, minimum: Number) -> Number:
         noun = "a whole number" if kind is int else "a number"
         raise ConfigError(f"{name} must be {noun}, got {raw!r}") from exc
     if value < minimum:
-        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+        raise ConfigError(f"{name} must be at least {minimum:g}, got {value:g}")
+    if maximum is not None and value > maximum:
+        raise ConfigError(f"{name} must be at most {maximum:g}, got {value:g}")
     return value
 
 
 def _env_int(name: str, default: int, minimum: int = 0, maximum: int | None = None) -> int:
-    value = _env_number(name, default, minimum)
-    if maximum is not None and value > maximum:
-        raise ConfigError(f"{name} must be at most {maximum}, got {value}")
-    return value
+    return _env_number(name, default, minimum, maximum)
 
 
 def _env_float(
     name: str, default: float, minimum: float = 0.0, maximum: float | None = None
 ) -> float:
-    value = _env_number(name, float(default), float(minimum))
-    if maximum is not None and value > maximum:
-        raise ConfigError(f"{name} must be at most {maximum:g}, got {value:g}")
-    return value
+    return _env_number(name, float(default), float(minimum), maximum)
 
 
 def _env_bool(name: str, default: bool) -> bool:
